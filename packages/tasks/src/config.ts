@@ -1,0 +1,174 @@
+import type { BaseTaskBackend, TaskBackendClass } from './backends/base.ts';
+import { ImmediateBackend } from './backends/immediate.ts';
+import { DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME } from './constants.ts';
+import { InvalidTaskBackend } from './exceptions.ts';
+import { getTaskLogger, setTaskLogger, type TaskLogger } from './log.ts';
+import { resolveTaskModule } from './modules.ts';
+
+/** The options a backend class is constructed with. */
+export type BackendOptionsOf<C> = C extends new (init: { options: infer O }) => unknown ? O : never;
+
+/** One backend in the configuration: its class, its queues and its own options. */
+export interface BackendConfig<C extends TaskBackendClass = TaskBackendClass> {
+  /** The backend class. */
+  backend: C;
+  /** The queue names it accepts; `[]` accepts any. @defaultValue ["default"] */
+  queues?: readonly string[];
+  /** Options for this backend class, checked against its type. */
+  options?: BackendOptionsOf<C>;
+}
+
+/** The tasks configuration: Django's `TASKS` setting as a typed object. */
+export interface TasksConfig<B extends Record<string, TaskBackendClass> = Record<string, TaskBackendClass>> {
+  /** Backends by alias; `default` is required. */
+  backends: { [K in keyof B]: BackendConfig<B[K]> };
+  /**
+   * The modules that define the tasks (file paths, `file:` URLs or package names). Worker
+   * threads and processes import them to find tasks by name.
+   */
+  taskModules?: readonly (string | URL)[];
+  /** Where djtasks logs. @defaultValue debug/info with NODE_DEBUG=djtasks, warnings and errors to stderr */
+  logger?: TaskLogger;
+}
+
+/** Type-check a configuration; each backend's options are checked against its class. */
+export function defineConfig<const B extends Record<string, TaskBackendClass>>(config: TasksConfig<B>): TasksConfig<B> {
+  return config;
+}
+
+const IMMEDIATE_ONLY: TasksConfig = {
+  backends: { [DEFAULT_TASK_BACKEND_ALIAS]: { backend: ImmediateBackend } },
+};
+
+/** Creates backends by alias from the installed configuration, once each, and closes them. */
+export class TaskBackendHandler {
+  #config: TasksConfig = IMMEDIATE_ONLY;
+  #taskModules: readonly string[] = [];
+  #instances = new Map<string, BaseTaskBackend<any>>();
+
+  /** Install `config`, replacing the current one; `undefined` restores the default (Immediate). */
+  configure(config: TasksConfig<any> | undefined): void {
+    const next = config ?? IMMEDIATE_ONLY;
+    if (typeof next !== 'object' || typeof next.backends !== 'object') {
+      throw new InvalidTaskBackend('The tasks configuration needs a `backends` object.');
+    }
+    if (!(DEFAULT_TASK_BACKEND_ALIAS in next.backends)) {
+      throw new InvalidTaskBackend(
+        `The tasks configuration must define the '${DEFAULT_TASK_BACKEND_ALIAS}' backend (got ${describeAliases(Object.keys(next.backends))}).`,
+      );
+    }
+    for (const [alias, entry] of Object.entries(next.backends)) {
+      if (typeof entry.backend !== 'function') {
+        throw new InvalidTaskBackend(`Backend '${alias}' needs a backend class (got ${typeof entry.backend}).`);
+      }
+      if (entry.queues !== undefined && (!Array.isArray(entry.queues) || entry.queues.some((q) => typeof q !== 'string'))) {
+        throw new InvalidTaskBackend(`Backend '${alias}': queues must be an array of queue names.`);
+      }
+    }
+    const previous = [...this.#instances.values()];
+    this.#instances = new Map();
+    this.#config = next;
+    this.#taskModules = (next.taskModules ?? []).map((module) => resolveTaskModule(module));
+    setTaskLogger(next.logger);
+    for (const backend of previous) {
+      backend.close().catch((error: unknown) => {
+        getTaskLogger().error(`closing backend '${backend.alias}' after reconfiguration failed`, error);
+      });
+    }
+  }
+
+  /** The installed configuration. */
+  get config(): TasksConfig {
+    return this.#config;
+  }
+
+  /** The configured task modules, resolved to URLs. */
+  get taskModules(): readonly string[] {
+    return this.#taskModules;
+  }
+
+  /** The configured aliases. */
+  get aliases(): string[] {
+    return Object.keys(this.#config.backends);
+  }
+
+  /** The backend for `alias`, created on first use. */
+  get(alias: string): BaseTaskBackend<any> {
+    const existing = this.#instances.get(alias);
+    if (existing) return existing;
+    const entry = Object.hasOwn(this.#config.backends, alias) ? this.#config.backends[alias] : undefined;
+    if (!entry) {
+      throw new InvalidTaskBackend(
+        `The task backend '${alias}' doesn't exist (configured: ${describeAliases(this.aliases)}).`,
+      );
+    }
+    const BackendClass = entry.backend;
+    let backend: BaseTaskBackend<any>;
+    try {
+      backend = new BackendClass({
+        alias,
+        queues: entry.queues ?? [DEFAULT_TASK_QUEUE_NAME],
+        options: entry.options ?? {},
+        taskModules: this.#taskModules,
+      });
+    } catch (error) {
+      if (error instanceof InvalidTaskBackend) throw error;
+      throw new InvalidTaskBackend(`Could not create backend '${alias}' (${BackendClass.name}): ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    this.#instances.set(alias, backend);
+    return backend;
+  }
+
+  /** Every configured backend, created if needed. */
+  all(): BaseTaskBackend<any>[] {
+    return this.aliases.map((alias) => this.get(alias));
+  }
+
+  /** Configuration problems reported by every backend's `check()`, prefixed with the alias. */
+  check(): string[] {
+    return this.all().flatMap((backend) => backend.check().map((message) => `${backend.alias}: ${message}`));
+  }
+
+  /** Close every backend created so far; the next `get` creates fresh ones. */
+  async close(): Promise<void> {
+    const open = [...this.#instances.values()];
+    this.#instances = new Map();
+    const outcomes = await Promise.allSettled(open.map((backend) => backend.close()));
+    const failures = outcomes.filter((outcome) => outcome.status === 'rejected');
+    if (failures.length > 0) {
+      throw new AggregateError(
+        failures.map((failure) => failure.reason as unknown),
+        `closing ${failures.length} task backend(s) failed`,
+      );
+    }
+  }
+}
+
+function describeAliases(aliases: string[]): string {
+  return aliases.length === 0 ? 'none' : aliases.map((alias) => `'${alias}'`).join(', ');
+}
+
+/** The backends of the installed configuration, by alias. */
+export const taskBackends = new TaskBackendHandler();
+
+/** Install the tasks configuration (or, with no argument, go back to the default ImmediateBackend). */
+export function configureTasks(config?: TasksConfig<any>): void {
+  taskBackends.configure(config);
+}
+
+/** The `default` backend, looked up on every use, so it follows `configureTasks`. */
+export const defaultTaskBackend: BaseTaskBackend<any> = new Proxy({} as BaseTaskBackend<any>, {
+  get(_target, property) {
+    const backend = taskBackends.get(DEFAULT_TASK_BACKEND_ALIAS);
+    const value: unknown = Reflect.get(backend, property, backend);
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(backend) : value;
+  },
+  has(_target, property) {
+    return Reflect.has(taskBackends.get(DEFAULT_TASK_BACKEND_ALIAS), property);
+  },
+  getPrototypeOf() {
+    return Reflect.getPrototypeOf(taskBackends.get(DEFAULT_TASK_BACKEND_ALIAS));
+  },
+});

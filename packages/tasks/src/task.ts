@@ -1,0 +1,220 @@
+import { DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_PRIORITY, DEFAULT_TASK_QUEUE_NAME } from './constants.ts';
+import { taskBackends } from './config.ts';
+import type { BaseTaskBackend } from './backends/base.ts';
+import type { TaskContext } from './context.ts';
+import { InvalidTask, TaskResultMismatch } from './exceptions.ts';
+import type { JsonValue } from './json.ts';
+import { registerTask } from './registry.ts';
+import type { TaskResult } from './result.ts';
+import { defaultBackoff, type Backoff } from './retry.ts';
+import { checkMaxAttempts, checkName, checkPriority, checkRunAfter } from './validation.ts';
+
+/** The arguments a task accepts: JSON values only, so that they survive any backend. */
+export type TaskArgs = readonly JsonValue[];
+/** What a task may return: a JSON value, or nothing (stored as `null`). */
+export type TaskReturn = JsonValue | void | undefined;
+
+/** Options of `task(options, fn)`. */
+export interface TaskOptions {
+  /** The stable, unique name workers find the task by. @defaultValue the function's name */
+  name?: string;
+  /** A whole number from -100 to 100; larger runs sooner. @defaultValue 0 */
+  priority?: number;
+  /** The queue to put it on. @defaultValue "default" */
+  queueName?: string;
+  /** The alias of the backend that runs it. @defaultValue "default" */
+  backend?: string;
+  /** Pass a `TaskContext` as the function's first argument. @defaultValue false */
+  takesContext?: boolean;
+  /** How many times to attempt it before it is FAILED. @defaultValue 1 */
+  maxAttempts?: number;
+  /** The delay before each further attempt. @defaultValue exponential from 1 s, capped at 1 h, with jitter */
+  backoff?: Backoff;
+}
+
+/** What `using()` may change. */
+export interface TaskUsingOptions {
+  priority?: number;
+  queueName?: string;
+  /** Do not run before this time; `null` clears a previously set time. */
+  runAfter?: Date | null;
+  backend?: string;
+}
+
+interface TaskFields {
+  name: string;
+  priority: number;
+  queueName: string;
+  backend: string;
+  runAfter: Date | null;
+  takesContext: boolean;
+  maxAttempts: number;
+  backoff: Backoff;
+  func: (...args: any[]) => unknown;
+}
+
+/**
+ * A function that runs in the background, with where and how to run it. Immutable:
+ * `using()` returns a changed copy.
+ *
+ * `TArgs` are the arguments `enqueue` takes, `TReturn` what the function resolves to, and
+ * `TCallArgs` the function's own parameters (with the `TaskContext` first if it takes one).
+ */
+export class Task<TArgs extends TaskArgs = any, TReturn = unknown, TCallArgs extends readonly unknown[] = TArgs> {
+  readonly name: string;
+  readonly priority: number;
+  readonly queueName: string;
+  readonly backend: string;
+  readonly runAfter: Date | null;
+  readonly takesContext: boolean;
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly func: (...args: TCallArgs) => TReturn | Promise<TReturn>;
+
+  /** Build a task without registering or validating it; use `task()` to define one. */
+  constructor(fields: TaskFields) {
+    this.name = fields.name;
+    this.priority = fields.priority;
+    this.queueName = fields.queueName;
+    this.backend = fields.backend;
+    this.runAfter = fields.runAfter === null ? null : new Date(fields.runAfter.getTime());
+    this.takesContext = fields.takesContext;
+    this.maxAttempts = fields.maxAttempts;
+    this.backoff = fields.backoff;
+    this.func = fields.func as (...args: TCallArgs) => TReturn | Promise<TReturn>;
+    Object.freeze(this);
+  }
+
+  /** Return a validated copy with the given changes; this task is left unchanged. */
+  using(changes: TaskUsingOptions): Task<TArgs, TReturn, TCallArgs> {
+    const allowed = new Set(['priority', 'queueName', 'runAfter', 'backend']);
+    for (const key of Object.keys(changes)) {
+      if (!allowed.has(key)) {
+        throw new InvalidTask(`using() does not accept '${key}'; it changes only priority, queueName, runAfter and backend.`);
+      }
+    }
+    const next = new Task<TArgs, TReturn, TCallArgs>({
+      ...this,
+      priority: changes.priority ?? this.priority,
+      queueName: changes.queueName ?? this.queueName,
+      backend: changes.backend ?? this.backend,
+      runAfter: changes.runAfter === undefined ? this.runAfter : validRunAfter(changes.runAfter),
+    });
+    next.getBackend().validateTask(next);
+    return next;
+  }
+
+  /** Validate the task against its backend and enqueue one run with `args`. */
+  async enqueue(...args: TArgs): Promise<TaskResult<TReturn>> {
+    const backend = this.getBackend();
+    backend.validateTask(this);
+    return backend.enqueue(this, args);
+  }
+
+  /** Enqueue one run per entry of `argsList`; backends that can do it insert them all at once. */
+  async enqueueMany(argsList: readonly TArgs[]): Promise<TaskResult<TReturn>[]> {
+    const backend = this.getBackend();
+    backend.validateTask(this);
+    return backend.enqueueMany(this, argsList);
+  }
+
+  /** Fetch the result with `id`; it must belong to this task. */
+  async getResult(id: string): Promise<TaskResult<TReturn>> {
+    const result = await this.getBackend().getResult(id);
+    if (result.task.func !== (this.func as unknown)) {
+      throw new TaskResultMismatch(`Task does not match (received '${result.task.name}')`);
+    }
+    return result as TaskResult<TReturn>;
+  }
+
+  /** Call the function directly, in this process, and resolve with what it returns. */
+  async call(...args: TCallArgs): Promise<TReturn> {
+    return this.func(...args);
+  }
+
+  /** The backend instance for this task's alias. */
+  getBackend(): BaseTaskBackend {
+    return taskBackends.get(this.backend);
+  }
+}
+
+function validRunAfter(runAfter: Date | null): Date | null {
+  checkRunAfter(runAfter);
+  return runAfter;
+}
+
+const OPTION_KEYS = new Set(['name', 'priority', 'queueName', 'backend', 'takesContext', 'maxAttempts', 'backoff']);
+
+function definitionSite(): string {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, task);
+  const frame = holder.stack?.split('\n')[1]?.trim() ?? '';
+  return frame.replace(/^at\s+/, '') || '(unknown location)';
+}
+
+/** Define a task from a function; its name is the function's name. */
+export function task<TArgs extends TaskArgs, TReturn extends TaskReturn>(
+  fn: (...args: TArgs) => TReturn | Promise<TReturn>,
+): Task<TArgs, TReturn>;
+/** Define a task whose function takes a `TaskContext` first. */
+export function task<TArgs extends TaskArgs, TReturn extends TaskReturn>(
+  options: TaskOptions & { takesContext: true },
+  fn: (context: TaskContext, ...args: TArgs) => TReturn | Promise<TReturn>,
+): Task<TArgs, TReturn, [TaskContext, ...TArgs]>;
+/** Define a task with options. */
+export function task<TArgs extends TaskArgs, TReturn extends TaskReturn>(
+  options: TaskOptions & { takesContext?: false },
+  fn: (...args: TArgs) => TReturn | Promise<TReturn>,
+): Task<TArgs, TReturn>;
+export function task(
+  optionsOrFn: TaskOptions | ((...args: any[]) => unknown),
+  maybeFn?: (...args: any[]) => unknown,
+): Task<any, unknown, any> {
+  const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn];
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidTask(`task() options must be an object (got ${options === null ? 'null' : typeof options}).`);
+  }
+  if ('runAfter' in options) {
+    throw new TypeError(
+      'runAfter cannot be defined statically with task(). Use .using({ runAfter }) to set it dynamically.',
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new InvalidTask(`task() does not accept the option '${key}' (accepted: ${[...OPTION_KEYS].join(', ')}).`);
+    }
+  }
+  if (typeof fn !== 'function') {
+    throw new InvalidTask(`task() needs a function to run (got ${typeof fn}).`);
+  }
+  const name = options.name ?? fn.name;
+  if (name === '') {
+    throw new InvalidTask("Task name is required for anonymous functions: task({ name: 'sendEmail' }, fn).");
+  }
+  checkName('Task name', name);
+  const priority = options.priority ?? DEFAULT_TASK_PRIORITY;
+  checkPriority(priority);
+  const queueName = options.queueName ?? DEFAULT_TASK_QUEUE_NAME;
+  checkName('queueName', queueName);
+  const backend = options.backend ?? DEFAULT_TASK_BACKEND_ALIAS;
+  checkName('backend', backend);
+  const maxAttempts = options.maxAttempts ?? 1;
+  checkMaxAttempts(maxAttempts);
+  const backoff = options.backoff ?? defaultBackoff;
+  if (typeof backoff !== 'function') {
+    throw new InvalidTask(`backoff must be a function of (attempt, error) (got ${typeof backoff}).`);
+  }
+  const defined = new Task({
+    name,
+    priority,
+    queueName,
+    backend,
+    runAfter: null,
+    takesContext: options.takesContext ?? false,
+    maxAttempts,
+    backoff,
+    func: fn,
+  });
+  registerTask(defined, definitionSite());
+  return defined;
+}
