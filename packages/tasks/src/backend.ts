@@ -16,5 +16,10 @@ export {
 export { getTaskLogger } from './log.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';
 export { getRegisteredTask, registeredTaskNames } from './registry.ts';
-export { copyTaskResult, createTaskResult, updateTaskResult, type TaskResultFields } from './result.ts';
+export {
+  copyTaskResult,
+  createTaskResult,
+  updateTaskResult,
+  type TaskResultFields,
+} from './result.ts';
 export { isFinishedStatus } from './status.ts';

@@ -19,7 +19,9 @@ export interface BackendConfig<C extends TaskBackendClass = TaskBackendClass> {
 }
 
 /** The tasks configuration: Django's `TASKS` setting as a typed object. */
-export interface TasksConfig<B extends Record<string, TaskBackendClass> = Record<string, TaskBackendClass>> {
+export interface TasksConfig<
+  B extends Record<string, TaskBackendClass> = Record<string, TaskBackendClass>,
+> {
   /** Backends by alias; `default` is required. */
   backends: { [K in keyof B]: BackendConfig<B[K]> };
   /**
@@ -32,7 +34,9 @@ export interface TasksConfig<B extends Record<string, TaskBackendClass> = Record
 }
 
 /** Type-check a configuration; each backend's options are checked against its class. */
-export function defineConfig<const B extends Record<string, TaskBackendClass>>(config: TasksConfig<B>): TasksConfig<B> {
+export function defineConfig<const B extends Record<string, TaskBackendClass>>(
+  config: TasksConfig<B>,
+): TasksConfig<B> {
   return config;
 }
 
@@ -59,9 +63,14 @@ export class TaskBackendHandler {
     }
     for (const [alias, entry] of Object.entries(next.backends)) {
       if (typeof entry.backend !== 'function') {
-        throw new InvalidTaskBackend(`Backend '${alias}' needs a backend class (got ${typeof entry.backend}).`);
+        throw new InvalidTaskBackend(
+          `Backend '${alias}' needs a backend class (got ${typeof entry.backend}).`,
+        );
       }
-      if (entry.queues !== undefined && (!Array.isArray(entry.queues) || entry.queues.some((q) => typeof q !== 'string'))) {
+      if (
+        entry.queues !== undefined &&
+        (!Array.isArray(entry.queues) || entry.queues.some((q) => typeof q !== 'string'))
+      ) {
         throw new InvalidTaskBackend(`Backend '${alias}': queues must be an array of queue names.`);
       }
     }
@@ -72,7 +81,10 @@ export class TaskBackendHandler {
     setTaskLogger(next.logger);
     for (const backend of previous) {
       backend.close().catch((error: unknown) => {
-        getTaskLogger().error(`closing backend '${backend.alias}' after reconfiguration failed`, error);
+        getTaskLogger().error(
+          `closing backend '${backend.alias}' after reconfiguration failed`,
+          error,
+        );
       });
     }
   }
@@ -96,7 +108,9 @@ export class TaskBackendHandler {
   get(alias: string): BaseTaskBackend<any> {
     const existing = this.#instances.get(alias);
     if (existing) return existing;
-    const entry = Object.hasOwn(this.#config.backends, alias) ? this.#config.backends[alias] : undefined;
+    const entry = Object.hasOwn(this.#config.backends, alias)
+      ? this.#config.backends[alias]
+      : undefined;
     if (!entry) {
       throw new InvalidTaskBackend(
         `The task backend '${alias}' doesn't exist (configured: ${describeAliases(this.aliases)}).`,
@@ -113,9 +127,12 @@ export class TaskBackendHandler {
       });
     } catch (error) {
       if (error instanceof InvalidTaskBackend) throw error;
-      throw new InvalidTaskBackend(`Could not create backend '${alias}' (${BackendClass.name}): ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new InvalidTaskBackend(
+        `Could not create backend '${alias}' (${BackendClass.name}): ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     this.#instances.set(alias, backend);
     return backend;
@@ -128,7 +145,9 @@ export class TaskBackendHandler {
 
   /** Configuration problems reported by every backend's `check()`, prefixed with the alias. */
   check(): string[] {
-    return this.all().flatMap((backend) => backend.check().map((message) => `${backend.alias}: ${message}`));
+    return this.all().flatMap((backend) =>
+      backend.check().map((message) => `${backend.alias}: ${message}`),
+    );
   }
 
   /** Close every backend created so far; the next `get` creates fresh ones. */
@@ -163,7 +182,9 @@ export const defaultTaskBackend: BaseTaskBackend<any> = new Proxy({} as BaseTask
   get(_target, property) {
     const backend = taskBackends.get(DEFAULT_TASK_BACKEND_ALIAS);
     const value: unknown = Reflect.get(backend, property, backend);
-    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(backend) : value;
+    return typeof value === 'function'
+      ? (value as (...args: unknown[]) => unknown).bind(backend)
+      : value;
   },
   has(_target, property) {
     return Reflect.has(taskBackends.get(DEFAULT_TASK_BACKEND_ALIAS), property);

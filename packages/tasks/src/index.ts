@@ -29,7 +29,12 @@ export {
 export type { JsonArray, JsonObject, JsonValue } from './json.ts';
 export type { TaskLogger } from './log.ts';
 export { TaskResult } from './result.ts';
-export { defaultBackoff, exponentialBackoff, type Backoff, type ExponentialBackoffOptions } from './retry.ts';
+export {
+  defaultBackoff,
+  exponentialBackoff,
+  type Backoff,
+  type ExponentialBackoffOptions,
+} from './retry.ts';
 export {
   taskEnqueued,
   taskFinished,
@@ -39,5 +44,12 @@ export {
   type TaskSignalReceiver,
 } from './signals.ts';
 export { TaskResultStatus } from './status.ts';
-export { task, Task, type TaskArgs, type TaskOptions, type TaskReturn, type TaskUsingOptions } from './task.ts';
+export {
+  task,
+  Task,
+  type TaskArgs,
+  type TaskOptions,
+  type TaskReturn,
+  type TaskUsingOptions,
+} from './task.ts';
 export { TaskError } from './task-error.ts';

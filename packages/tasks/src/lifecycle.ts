@@ -34,7 +34,10 @@ export interface RunTaskAttemptOptions {
  * Call the task's function for `taskResult` (with a `TaskContext` first if it takes one)
  * and resolve with its return value normalised through JSON.
  */
-export async function invokeTask(taskResult: TaskResult, signal: AbortSignal = neverAborted): Promise<JsonValue> {
+export async function invokeTask(
+  taskResult: TaskResult,
+  signal: AbortSignal = neverAborted,
+): Promise<JsonValue> {
   const { task, args } = taskResult;
   const value = task.takesContext
     ? await task.func(new TaskContext(taskResult, signal), ...args)
@@ -46,13 +49,19 @@ export async function invokeTask(taskResult: TaskResult, signal: AbortSignal = n
  * The delay in milliseconds before the attempt after `attempt`, or `null` when the task
  * must not be retried (no attempts left, or its backoff declines).
  */
-export function retryDelay(task: Task<any, any, any>, attempt: number, error: TaskError): number | null {
+export function retryDelay(
+  task: Task<any, any, any>,
+  attempt: number,
+  error: TaskError,
+): number | null {
   if (attempt >= task.maxAttempts) return null;
   try {
     const delay = task.backoff(attempt, error);
     if (delay === null || delay === false) return null;
     if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
-      getTaskLogger().error(`backoff of task '${task.name}' returned ${String(delay)}; not retrying`);
+      getTaskLogger().error(
+        `backoff of task '${task.name}' returned ${String(delay)}; not retrying`,
+      );
       return null;
     }
     return delay;
@@ -76,14 +85,21 @@ export function markAttemptStarted(taskResult: TaskResult, workerId: string, now
  * Record that the running attempt of `taskResult` failed with `error`: back to READY (with a
  * later `runAfter` when `defer`) if the task may be retried, otherwise FAILED.
  */
-export function recordAttemptFailure(taskResult: TaskResult, error: TaskError, defer: boolean, now = new Date()): void {
+export function recordAttemptFailure(
+  taskResult: TaskResult,
+  error: TaskError,
+  defer: boolean,
+  now = new Date(),
+): void {
   const delay = retryDelay(taskResult.task, taskResult.attempts, error);
   const errors = [...taskResult.errors, error];
   if (delay === null) {
     updateTaskResult(taskResult, { status: TaskResultStatus.FAILED, finishedAt: now, errors });
     return;
   }
-  const task = defer ? taskResult.task.using({ runAfter: new Date(now.getTime() + delay) }) : taskResult.task;
+  const task = defer
+    ? taskResult.task.using({ runAfter: new Date(now.getTime() + delay) })
+    : taskResult.task;
   updateTaskResult(taskResult, { status: TaskResultStatus.READY, errors, task });
 }
 
@@ -107,9 +123,17 @@ export async function runTaskAttempt<TReturn>(
   taskStarted.send({ sender, taskResult: result });
   try {
     const value = await execute(result, signal);
-    updateTaskResult(result, { status: TaskResultStatus.SUCCESSFUL, finishedAt: new Date(), returnValue: value });
+    updateTaskResult(result, {
+      status: TaskResultStatus.SUCCESSFUL,
+      finishedAt: new Date(),
+      returnValue: value,
+    });
   } catch (error) {
-    recordAttemptFailure(result, TaskError.fromException(error), options.deferRetries ?? backend.supportsDefer);
+    recordAttemptFailure(
+      result,
+      TaskError.fromException(error),
+      options.deferRetries ?? backend.supportsDefer,
+    );
   }
   if (persist) await persist(result);
   if (result.isFinished) {

@@ -148,7 +148,10 @@ export function copyTaskResult<TReturn>(result: TaskResult<TReturn>): TaskResult
     backend: result.backend,
     errors: [...result.errors],
     workerIds: [...result.workerIds],
-    returnValue: result.status === TaskResultStatus.SUCCESSFUL ? structuredClone(result.returnValue) : undefined,
+    returnValue:
+      result.status === TaskResultStatus.SUCCESSFUL
+        ? structuredClone(result.returnValue)
+        : undefined,
   });
 }
 

@@ -52,8 +52,19 @@ export class TaskError {
 
 function safeString(value: unknown): string {
   try {
-    if (typeof value === 'object' || typeof value === 'function') return JSON.stringify(value) ?? typeof value;
-    return String(value);
+    switch (typeof value) {
+      case 'string':
+        return value;
+      case 'number':
+      case 'boolean':
+      case 'bigint':
+      case 'symbol':
+        return value.toString();
+      case 'undefined':
+        return 'undefined';
+      default:
+        return JSON.stringify(value) ?? typeof value;
+    }
   } catch {
     return Object.prototype.toString.call(value);
   }

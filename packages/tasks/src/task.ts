@@ -1,4 +1,8 @@
-import { DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_PRIORITY, DEFAULT_TASK_QUEUE_NAME } from './constants.ts';
+import {
+  DEFAULT_TASK_BACKEND_ALIAS,
+  DEFAULT_TASK_PRIORITY,
+  DEFAULT_TASK_QUEUE_NAME,
+} from './constants.ts';
 import { taskBackends } from './config.ts';
 import type { BaseTaskBackend } from './backends/base.ts';
 import type { TaskContext } from './context.ts';
@@ -60,7 +64,11 @@ interface TaskFields {
  * `TArgs` are the arguments `enqueue` takes, `TReturn` what the function resolves to, and
  * `TCallArgs` the function's own parameters (with the `TaskContext` first if it takes one).
  */
-export class Task<TArgs extends TaskArgs = any, TReturn = unknown, TCallArgs extends readonly unknown[] = TArgs> {
+export class Task<
+  TArgs extends TaskArgs = any,
+  TReturn = unknown,
+  TCallArgs extends readonly unknown[] = TArgs,
+> {
   readonly name: string;
   readonly priority: number;
   readonly queueName: string;
@@ -90,7 +98,9 @@ export class Task<TArgs extends TaskArgs = any, TReturn = unknown, TCallArgs ext
     const allowed = new Set(['priority', 'queueName', 'runAfter', 'backend']);
     for (const key of Object.keys(changes)) {
       if (!allowed.has(key)) {
-        throw new InvalidTask(`using() does not accept '${key}'; it changes only priority, queueName, runAfter and backend.`);
+        throw new InvalidTask(
+          `using() does not accept '${key}'; it changes only priority, queueName, runAfter and backend.`,
+        );
       }
     }
     const next = new Task<TArgs, TReturn, TCallArgs>({
@@ -143,7 +153,15 @@ function validRunAfter(runAfter: Date | null): Date | null {
   return runAfter;
 }
 
-const OPTION_KEYS = new Set(['name', 'priority', 'queueName', 'backend', 'takesContext', 'maxAttempts', 'backoff']);
+const OPTION_KEYS = new Set([
+  'name',
+  'priority',
+  'queueName',
+  'backend',
+  'takesContext',
+  'maxAttempts',
+  'backoff',
+]);
 
 function definitionSite(): string {
   const holder: { stack?: string } = {};
@@ -170,9 +188,12 @@ export function task(
   optionsOrFn: TaskOptions | ((...args: any[]) => unknown),
   maybeFn?: (...args: any[]) => unknown,
 ): Task<any, unknown, any> {
-  const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn];
+  const [options, fn] =
+    typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn];
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidTask(`task() options must be an object (got ${options === null ? 'null' : typeof options}).`);
+    throw new InvalidTask(
+      `task() options must be an object (got ${options === null ? 'null' : typeof options}).`,
+    );
   }
   if ('runAfter' in options) {
     throw new TypeError(
@@ -181,7 +202,9 @@ export function task(
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) {
-      throw new InvalidTask(`task() does not accept the option '${key}' (accepted: ${[...OPTION_KEYS].join(', ')}).`);
+      throw new InvalidTask(
+        `task() does not accept the option '${key}' (accepted: ${[...OPTION_KEYS].join(', ')}).`,
+      );
     }
   }
   if (typeof fn !== 'function') {
@@ -189,7 +212,9 @@ export function task(
   }
   const name = options.name ?? fn.name;
   if (name === '') {
-    throw new InvalidTask("Task name is required for anonymous functions: task({ name: 'sendEmail' }, fn).");
+    throw new InvalidTask(
+      "Task name is required for anonymous functions: task({ name: 'sendEmail' }, fn).",
+    );
   }
   checkName('Task name', name);
   const priority = options.priority ?? DEFAULT_TASK_PRIORITY;
@@ -202,7 +227,9 @@ export function task(
   checkMaxAttempts(maxAttempts);
   const backoff = options.backoff ?? defaultBackoff;
   if (typeof backoff !== 'function') {
-    throw new InvalidTask(`backoff must be a function of (attempt, error) (got ${typeof backoff}).`);
+    throw new InvalidTask(
+      `backoff must be a function of (attempt, error) (got ${typeof backoff}).`,
+    );
   }
   const defined = new Task({
     name,

@@ -27,13 +27,17 @@ export function checkRunAfter(runAfter: unknown): void {
 /** Throw `InvalidTask` unless `value` is a non-empty string. */
 export function checkName(what: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new InvalidTask(`${what} must be a non-empty string (got ${JSON.stringify(value) ?? typeof value}).`);
+    throw new InvalidTask(
+      `${what} must be a non-empty string (got ${JSON.stringify(value) ?? typeof value}).`,
+    );
   }
 }
 
 /** Throw `InvalidTask` unless `maxAttempts` is a whole number of at least 1. */
 export function checkMaxAttempts(maxAttempts: unknown): void {
   if (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new InvalidTask(`maxAttempts must be a whole number of at least 1 (got ${String(maxAttempts)}).`);
+    throw new InvalidTask(
+      `maxAttempts must be a whole number of at least 1 (got ${String(maxAttempts)}).`,
+    );
   }
 }

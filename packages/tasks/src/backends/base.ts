@@ -45,17 +45,23 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   validateTask(task: Task<any, any, any>): void {
     checkPriority(task.priority);
     if (task.priority !== 0 && !this.supportsPriority) {
-      throw new InvalidTask(`Backend '${this.alias}' (${this.constructor.name}) does not support setting priority of tasks.`);
+      throw new InvalidTask(
+        `Backend '${this.alias}' (${this.constructor.name}) does not support setting priority of tasks.`,
+      );
     }
     if (task.runAfter !== null) {
       if (!this.supportsDefer) {
-        throw new InvalidTask(`Backend '${this.alias}' (${this.constructor.name}) does not support runAfter.`);
+        throw new InvalidTask(
+          `Backend '${this.alias}' (${this.constructor.name}) does not support runAfter.`,
+        );
       }
       checkRunAfter(task.runAfter);
     }
     if (this.queues.size > 0 && !this.queues.has(task.queueName)) {
       const valid = [...this.queues].map((q) => `'${q}'`).join(', ');
-      throw new InvalidTask(`Queue '${task.queueName}' is not valid for backend '${this.alias}' (valid: ${valid}).`);
+      throw new InvalidTask(
+        `Queue '${task.queueName}' is not valid for backend '${this.alias}' (valid: ${valid}).`,
+      );
     }
     if (task.maxAttempts > 1 && !this.supportsRetries) {
       throw new InvalidTask(
@@ -65,7 +71,10 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   }
 
   /** Enqueue one run of `task` with `args`. The task has been validated already. */
-  abstract enqueue<TReturn>(task: Task<TaskArgs, TReturn, any>, args: TaskArgs): Promise<TaskResult<TReturn>>;
+  abstract enqueue<TReturn>(
+    task: Task<TaskArgs, TReturn, any>,
+    args: TaskArgs,
+  ): Promise<TaskResult<TReturn>>;
 
   /** Enqueue one run per entry of `argsList`. This default enqueues them one by one. */
   async enqueueMany<TReturn>(
@@ -94,4 +103,6 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
 }
 
 /** A class that builds a task backend from its configuration entry. */
-export type TaskBackendClass<TOptions = any> = new (init: BackendInit<TOptions>) => BaseTaskBackend<TOptions>;
+export type TaskBackendClass<TOptions = any> = new (
+  init: BackendInit<TOptions>,
+) => BaseTaskBackend<TOptions>;

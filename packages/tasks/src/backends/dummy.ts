@@ -24,7 +24,10 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
-  override async enqueue<TReturn>(task: Task<TaskArgs, TReturn, any>, args: TaskArgs): Promise<TaskResult<TReturn>> {
+  override async enqueue<TReturn>(
+    task: Task<TaskArgs, TReturn, any>,
+    args: TaskArgs,
+  ): Promise<TaskResult<TReturn>> {
     const result = createTaskResult(task, args);
     this.#results.push(result);
     taskEnqueued.send({ sender: DummyBackend, taskResult: result });

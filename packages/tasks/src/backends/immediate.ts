@@ -21,7 +21,10 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
     super(init);
   }
 
-  override async enqueue<TReturn>(task: Task<TaskArgs, TReturn, any>, args: TaskArgs): Promise<TaskResult<TReturn>> {
+  override async enqueue<TReturn>(
+    task: Task<TaskArgs, TReturn, any>,
+    args: TaskArgs,
+  ): Promise<TaskResult<TReturn>> {
     const result = createTaskResult(task, args);
     taskEnqueued.send({ sender: ImmediateBackend, taskResult: result });
     do {
