@@ -48,6 +48,11 @@ export default tseslint.config(
     },
   },
   {
+    // Type tests look at methods without calling them.
+    files: ['**/*.test-d.ts'],
+    rules: { '@typescript-eslint/unbound-method': 'off' },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -6,7 +6,11 @@ import { getTaskLogger, setTaskLogger, type TaskLogger } from './log.ts';
 import { resolveTaskModule } from './modules.ts';
 
 /** The options a backend class is constructed with. */
-export type BackendOptionsOf<C> = C extends new (init: { options: infer O }) => unknown ? O : never;
+export type BackendOptionsOf<C> = C extends new (init: infer I) => unknown
+  ? I extends { options: infer O }
+    ? O
+    : never
+  : never;
 
 /** One backend in the configuration: its class, its queues and its own options. */
 export interface BackendConfig<C extends TaskBackendClass = TaskBackendClass> {
@@ -18,12 +22,16 @@ export interface BackendConfig<C extends TaskBackendClass = TaskBackendClass> {
   options?: BackendOptionsOf<C>;
 }
 
+/** The backends of a configuration, each checked against its own class's options. */
+export type BackendsConfig<B extends Record<string, BackendConfig>> = B &
+  NoInfer<{ [K in keyof B]: BackendConfig<B[K]['backend']> }>;
+
 /** The tasks configuration: Django's `TASKS` setting as a typed object. */
 export interface TasksConfig<
-  B extends Record<string, TaskBackendClass> = Record<string, TaskBackendClass>,
+  B extends Record<string, BackendConfig> = Record<string, BackendConfig>,
 > {
   /** Backends by alias; `default` is required. */
-  backends: { [K in keyof B]: BackendConfig<B[K]> };
+  backends: BackendsConfig<B>;
   /**
    * The modules that define the tasks (file paths, `file:` URLs or package names). Worker
    * threads and processes import them to find tasks by name.
@@ -34,7 +42,7 @@ export interface TasksConfig<
 }
 
 /** Type-check a configuration; each backend's options are checked against its class. */
-export function defineConfig<const B extends Record<string, TaskBackendClass>>(
+export function defineConfig<const B extends Record<string, BackendConfig>>(
   config: TasksConfig<B>,
 ): TasksConfig<B> {
   return config;
@@ -61,7 +69,7 @@ export class TaskBackendHandler {
         `The tasks configuration must define the '${DEFAULT_TASK_BACKEND_ALIAS}' backend (got ${describeAliases(Object.keys(next.backends))}).`,
       );
     }
-    for (const [alias, entry] of Object.entries(next.backends)) {
+    for (const [alias, entry] of Object.entries(next.backends as Record<string, BackendConfig>)) {
       if (typeof entry.backend !== 'function') {
         throw new InvalidTaskBackend(
           `Backend '${alias}' needs a backend class (got ${typeof entry.backend}).`,

@@ -9,9 +9,9 @@ import { BaseTaskBackend, type BackendInit } from './base.ts';
  * them with `results` and empty the list with `clear()`.
  */
 export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
-  override readonly supportsDefer = true;
-  override readonly supportsPriority = true;
-  override readonly supportsRetries = true;
+  override readonly supportsDefer: boolean = true;
+  override readonly supportsPriority: boolean = true;
+  override readonly supportsRetries: boolean = true;
   readonly #results: TaskResult<any>[] = [];
 
   constructor(init: BackendInit<Record<string, never>>) {

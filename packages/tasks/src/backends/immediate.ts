@@ -12,8 +12,8 @@ import { BaseTaskBackend, type BackendInit } from './base.ts';
  * attempts of a task with `maxAttempts` > 1 run at once, without the backoff delay.
  */
 export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
-  override readonly supportsPriority = true;
-  override readonly supportsRetries = true;
+  override readonly supportsPriority: boolean = true;
+  override readonly supportsRetries: boolean = true;
   /** One id for every attempt this backend instance runs. */
   readonly workerId = randomId();
 

@@ -28,7 +28,7 @@ import { waitForResult } from './wait.ts';
 /** How to set up the backend under test for {@link describeBackendConformance}. */
 export interface ConformanceOptions {
   /** The configuration entry of the backend under test; called before each test. */
-  backend: () => BackendConfig<any> | Promise<BackendConfig<any>>;
+  backend: () => BackendConfig | Promise<BackendConfig>;
   /** Whether the backend runs tasks. `DummyBackend` does not; the parts that need it are skipped. */
   executes: boolean;
   /**
