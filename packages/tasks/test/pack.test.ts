@@ -11,7 +11,12 @@ const workspaceRoot = resolve(packageDir, '../..');
 const scratch = mkdtempSync(join(tmpdir(), 'djtasks-pack-'));
 
 function run(command: string, args: string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  return execFileSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
 }
 
 describe('the packed @djtasks/tasks', { timeout: 180_000 }, () => {
@@ -19,8 +24,22 @@ describe('the packed @djtasks/tasks', { timeout: 180_000 }, () => {
     run('pnpm', ['pack', '--pack-destination', scratch], packageDir);
     const tarball = readdirSync(scratch).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error(`pnpm pack wrote no tarball into ${scratch}`);
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `./${tarball}`], scratch);
+    writeFileSync(
+      join(scratch, 'package.json'),
+      JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
+    );
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--loglevel=error',
+        `./${tarball}`,
+      ],
+      scratch,
+    );
   });
 
   afterAll(() => {
@@ -45,11 +64,16 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const output = JSON.parse(run(process.execPath, ['--no-experimental-strip-types', 'use.mjs'], scratch)) as Record<
-      string,
-      unknown
-    >;
-    expect(output).toMatchObject({ status: 'SUCCESSFUL', value: 5, stored: true, base: 'function', lifecycle: 'function' });
+    const output = JSON.parse(
+      run(process.execPath, ['--no-experimental-strip-types', 'use.mjs'], scratch),
+    ) as Record<string, unknown>;
+    expect(output).toMatchObject({
+      status: 'SUCCESSFUL',
+      value: 5,
+      stored: true,
+      base: 'function',
+      lifecycle: 'function',
+    });
     expect(output.resolved).toMatch(/node_modules\/@djtasks\/tasks\/dist\/index\.js$/);
   });
 
