@@ -1,0 +1,357 @@
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { randomId } from '@djtasks/tasks/backend';
+import type { JsonValue } from '@djtasks/tasks';
+import { errorFromFields, WorkerThreadError } from './errors.ts';
+import type { FromThread, JobMessage, ThreadEvent, ThreadInit, ToThread } from './protocol.ts';
+
+/** What the pool needs to know of a queued task attempt. */
+export interface PoolJob {
+  readonly id: string;
+  readonly name: string;
+  /** Builds the message that hands the attempt to a thread. */
+  message(): JobMessage;
+}
+
+/** Where the pool takes jobs from, in the order they should run. */
+export interface JobSource<J extends PoolJob> {
+  readonly length: number;
+  peek(): J | undefined;
+  shift(): J | undefined;
+}
+
+/** How the pool reports what happened to the jobs it took. */
+export interface PoolEvents<J extends PoolJob> {
+  /** A thread started the job at `at` (epoch ms). */
+  started(job: J, workerId: string, at: number): void;
+  /** The started job finished: `error` set if it failed (in the task or because its thread ended). */
+  settled(job: J, outcome: { value: JsonValue } | { error: Error }): void;
+  /** The job was handed to a thread that ended before starting it. */
+  returned(job: J): void;
+  /** The job cannot run because the threads cannot start (a task module or threadSetup failed). */
+  unrunnable(job: J, workerId: string, error: Error): void;
+  log(level: 'warn' | 'error', message: string): void;
+}
+
+/** Settings of a {@link WorkerPool}. */
+export interface PoolSettings {
+  alias: string;
+  maxWorkers: number;
+  taskModules: readonly string[];
+  threadSetup: string | null;
+  resourceLimits: ResourceLimits | undefined;
+}
+
+/**
+ * A thread is handed tasks beyond the one it runs only while the predicted time of the
+ * tasks waiting in it stays under this budget (predictions are per task name, from the
+ * durations the threads report). Tasks of unknown or long duration wait in the pool's queue,
+ * where priority applies and any free thread can take them.
+ */
+const PREFETCH_BUDGET_US = 1000;
+/** The most tasks one thread holds at once. */
+const MAX_HELD = 64;
+
+const THREAD_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js',
+  import.meta.url,
+);
+
+interface Held<J> {
+  job: J;
+  predictedUs: number;
+  started: boolean;
+}
+
+class PoolThread<J extends PoolJob> {
+  readonly worker: Worker;
+  readonly workerId: string;
+  /** The jobs handed to this thread and not settled, in the order it runs them. */
+  readonly held = new Map<string, Held<J>>();
+  /** Predicted microseconds of the held jobs that have not started. */
+  waitingUs = 0;
+  ready = false;
+  crash: Error | undefined;
+  initError: Error | undefined;
+  readonly exited: Promise<void>;
+  markExited!: () => void;
+
+  constructor(worker: Worker, workerId: string) {
+    this.worker = worker;
+    this.workerId = workerId;
+    this.exited = new Promise((resolve) => {
+      this.markExited = resolve;
+    });
+  }
+}
+
+/** The worker threads of one `ThreadPoolBackend`: spawning, handing out tasks, replacing crashed threads. */
+export class WorkerPool<J extends PoolJob> {
+  readonly #settings: PoolSettings;
+  readonly #source: JobSource<J>;
+  readonly #events: PoolEvents<J>;
+  readonly #threads = new Set<PoolThread<J>>();
+  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #poolId = randomId(6);
+  /** Mean reported duration by task name (an exponential moving average), in microseconds. */
+  readonly #durations = new Map<string, number>();
+  #closing = false;
+  #terminating = false;
+  #initError: { error: Error; workerId: string } | undefined;
+
+  constructor(settings: PoolSettings, source: JobSource<J>, events: PoolEvents<J>) {
+    this.#settings = settings;
+    this.#source = source;
+    this.#events = events;
+  }
+
+  /** The number of live threads. */
+  get threadCount(): number {
+    return this.#threads.size;
+  }
+
+  /** The number of jobs a thread is running now. */
+  get runningCount(): number {
+    let count = 0;
+    for (const thread of this.#threads) {
+      for (const held of thread.held.values()) if (held.started) count++;
+    }
+    return count;
+  }
+
+  /** The number of jobs handed to threads that have not started yet. */
+  get heldCount(): number {
+    let count = 0;
+    for (const thread of this.#threads) {
+      for (const held of thread.held.values()) if (!held.started) count++;
+    }
+    return count;
+  }
+
+  /** Hand queued jobs to threads, starting threads as needed. */
+  dispatch(): void {
+    const source = this.#source;
+    if (this.#closing || source.length === 0) return;
+    if (this.#initError) {
+      const { error, workerId } = this.#initError;
+      for (let job = source.shift(); job; job = source.shift()) {
+        this.#events.unrunnable(job, workerId, error);
+      }
+      return;
+    }
+    let idle = 0;
+    for (const thread of this.#threads) if (thread.held.size === 0) idle++;
+    while (this.#threads.size < this.#settings.maxWorkers && source.length > idle) {
+      this.#spawn();
+      idle++;
+    }
+    const batches = new Map<PoolThread<J>, J[]>();
+    const open = new Set<PoolThread<J>>();
+    for (const thread of this.#threads) {
+      if (thread.held.size === 0 || (thread.ready && thread.waitingUs <= PREFETCH_BUDGET_US / 2)) {
+        open.add(thread);
+      }
+    }
+    let handed = true;
+    while (handed && source.length > 0) {
+      handed = false;
+      for (const thread of open) {
+        const job = source.peek();
+        if (!job) break;
+        const predictedUs = this.#accepts(thread, job);
+        if (predictedUs === null) {
+          open.delete(thread);
+          continue;
+        }
+        source.shift();
+        if (thread.held.size === 0) thread.worker.ref();
+        thread.held.set(job.id, { job, predictedUs, started: false });
+        thread.waitingUs += predictedUs;
+        let batch = batches.get(thread);
+        if (!batch) batches.set(thread, (batch = []));
+        batch.push(job);
+        handed = true;
+      }
+    }
+    for (const [thread, jobs] of batches) {
+      this.#send(thread, { type: 'run', jobs: jobs.map((job) => job.message()) });
+    }
+  }
+
+  /** The predicted duration if `thread` should take `job` now, or `null`. */
+  #accepts(thread: PoolThread<J>, job: J): number | null {
+    const predicted = this.#durations.get(job.name);
+    if (thread.held.size === 0) return predicted ?? PREFETCH_BUDGET_US;
+    if (!thread.ready || predicted === undefined || thread.held.size >= MAX_HELD) return null;
+    return thread.waitingUs + predicted <= PREFETCH_BUDGET_US ? predicted : null;
+  }
+
+  #spawn(): void {
+    const workerId = `${this.#settings.alias}-${this.#poolId}-${this.#threads.size + 1}-${randomId(4)}`;
+    const init: ThreadInit = {
+      alias: this.#settings.alias,
+      workerId,
+      taskModules: this.#settings.taskModules,
+      threadSetup: this.#settings.threadSetup,
+      control: this.#control.buffer as SharedArrayBuffer,
+    };
+    const worker = new Worker(THREAD_URL, {
+      workerData: init,
+      name: `djtasks ${workerId}`,
+      ...(this.#settings.resourceLimits ? { resourceLimits: this.#settings.resourceLimits } : {}),
+    });
+    const thread = new PoolThread<J>(worker, workerId);
+    worker.unref();
+    this.#threads.add(thread);
+    worker.on('message', (message: FromThread) => {
+      this.#receive(thread, message);
+    });
+    worker.on('error', (error) => {
+      thread.crash = error;
+    });
+    worker.on('exit', (code) => {
+      this.#exited(thread, code);
+    });
+  }
+
+  #send(thread: PoolThread<J>, message: ToThread): void {
+    thread.worker.postMessage(message);
+  }
+
+  #receive(thread: PoolThread<J>, message: FromThread): void {
+    if (Array.isArray(message)) {
+      for (const event of message) this.#event(thread, event);
+      if (thread.held.size === 0) thread.worker.unref();
+      this.dispatch();
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        thread.ready = true;
+        this.dispatch();
+        break;
+      case 'initFailed':
+        thread.initError = errorFromFields(message.error);
+        break;
+      case 'log':
+        this.#events.log(message.level, `thread ${thread.workerId}: ${message.message}`);
+        break;
+    }
+  }
+
+  #event(thread: PoolThread<J>, event: ThreadEvent): void {
+    const held = thread.held.get(event.id);
+    if (!held) return;
+    switch (event.kind) {
+      case 'started':
+        held.started = true;
+        thread.waitingUs -= held.predictedUs;
+        this.#events.started(held.job, thread.workerId, event.at);
+        break;
+      case 'succeeded':
+      case 'failed': {
+        thread.held.delete(event.id);
+        const previous = this.#durations.get(held.job.name);
+        this.#durations.set(
+          held.job.name,
+          previous === undefined ? event.durationUs : previous * 0.8 + event.durationUs * 0.2,
+        );
+        this.#events.settled(
+          held.job,
+          event.kind === 'succeeded'
+            ? { value: event.value }
+            : { error: errorFromFields(event.error) },
+        );
+        break;
+      }
+    }
+  }
+
+  #exited(thread: PoolThread<J>, code: number): void {
+    this.#threads.delete(thread);
+    if (thread.initError && !this.#closing) {
+      this.#initError = { error: thread.initError, workerId: thread.workerId };
+      this.#events.log(
+        'error',
+        `thread ${thread.workerId} could not start; tasks on this backend will fail: ${thread.initError.message}`,
+      );
+    }
+    for (const held of thread.held.values()) {
+      if (held.started) {
+        this.#events.settled(held.job, { error: this.#threadEndError(thread, code) });
+      } else if (this.#initError && !this.#closing) {
+        this.#events.unrunnable(held.job, this.#initError.workerId, this.#initError.error);
+      } else {
+        this.#events.returned(held.job);
+      }
+    }
+    thread.held.clear();
+    thread.markExited();
+    if (!this.#closing && !this.#initError && (code !== 0 || thread.crash)) {
+      this.#events.log(
+        'warn',
+        `thread ${thread.workerId} ended (exit code ${code}${thread.crash ? `, ${thread.crash.message}` : ''}); replacing it`,
+      );
+    }
+    this.dispatch();
+  }
+
+  #threadEndError(thread: PoolThread<J>, code: number): WorkerThreadError {
+    let error: WorkerThreadError;
+    if (this.#terminating) {
+      error = new WorkerThreadError(
+        `The worker thread ${thread.workerId} was terminated by close(): the task neither finished ` +
+          `within closeTimeoutMs nor stopped within abortTimeoutMs after its signal fired.`,
+      );
+    } else if (thread.crash) {
+      const crash = thread.crash as Error & { code?: string };
+      error = new WorkerThreadError(
+        `The worker thread ${thread.workerId} crashed while running the task: ` +
+          `${crash.code ? `${crash.code}: ` : ''}${crash.message}`,
+        { cause: crash },
+      );
+      if (crash.stack) error.stack = `${error.stack ?? ''}\nCaused by: ${crash.stack}`;
+    } else {
+      error = new WorkerThreadError(
+        `The worker thread ${thread.workerId} exited with code ${code} while running the task ` +
+          `(process.exit() in a task ends its thread; the pool starts another).`,
+      );
+    }
+    return error;
+  }
+
+  /**
+   * Stop the threads: start no further task, let running tasks finish for `closeTimeoutMs`,
+   * then fire their signals and wait `abortTimeoutMs`, then terminate the threads. Jobs that
+   * were handed out but never started are reported as `returned`.
+   */
+  async close(closeTimeoutMs: number, abortTimeoutMs: number): Promise<void> {
+    this.#closing = true;
+    Atomics.store(this.#control, 0, 1);
+    for (const thread of this.#threads) {
+      thread.worker.ref();
+      this.#send(thread, { type: 'close' });
+    }
+    if (!(await this.#allExited(closeTimeoutMs))) {
+      for (const thread of this.#threads) this.#send(thread, { type: 'abort' });
+      if (!(await this.#allExited(abortTimeoutMs))) {
+        this.#terminating = true;
+        await Promise.all([...this.#threads].map((thread) => thread.worker.terminate()));
+        await this.#allExited(Number.POSITIVE_INFINITY);
+      }
+    }
+  }
+
+  async #allExited(timeoutMs: number): Promise<boolean> {
+    const all = Promise.all([...this.#threads].map((thread) => thread.exited)).then(() => true);
+    if (timeoutMs === Number.POSITIVE_INFINITY) return all;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, false);
+    });
+    try {
+      return await Promise.race([all, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
