@@ -1,0 +1,25 @@
+/**
+ * Django's `TASKS` setting: which backend runs the tasks, from `settings.TASK_BACKEND`.
+ * The tasks and views are the same for all three; only this object changes.
+ */
+import { defineConfig, ImmediateBackend, type TasksConfig } from '@djtasks/tasks';
+import { settings, type Settings } from './settings.ts';
+
+/** The module that defines the tasks; worker threads and processes import it. */
+export const TASK_MODULES = [new URL('./tasks.ts', import.meta.url)];
+
+/** Build the tasks configuration for `config.TASK_BACKEND`. */
+export function tasksConfig(config: Settings = settings): TasksConfig<any> {
+  switch (config.TASK_BACKEND) {
+    case 'immediate':
+      return defineConfig({
+        backends: { default: { backend: ImmediateBackend } },
+        taskModules: TASK_MODULES,
+      });
+    case 'threadpool':
+    case 'database':
+      throw new Error(
+        `TASK_BACKEND=${config.TASK_BACKEND}: that backend package has not landed yet; use immediate`,
+      );
+  }
+}
