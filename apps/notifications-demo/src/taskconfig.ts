@@ -2,6 +2,7 @@
  * Django's `TASKS` setting: which backend runs the tasks, from `settings.TASK_BACKEND`.
  * The tasks and views are the same for all three; only this object changes.
  */
+import { ThreadPoolBackend } from '@djtasks/backend-local';
 import { defineConfig, ImmediateBackend, type TasksConfig } from '@djtasks/tasks';
 import { settings, type Settings } from './settings.ts';
 
@@ -17,6 +18,18 @@ export function tasksConfig(config: Settings = settings): TasksConfig<any> {
         taskModules: TASK_MODULES,
       });
     case 'threadpool':
+      return defineConfig({
+        backends: {
+          default: {
+            backend: ThreadPoolBackend,
+            options: {
+              maxWorkers: config.THREADPOOL_MAX_WORKERS,
+              threadSetup: new URL('./threadsetup.ts', import.meta.url),
+            },
+          },
+        },
+        taskModules: TASK_MODULES,
+      });
     case 'database':
       throw new Error(
         `TASK_BACKEND=${config.TASK_BACKEND}: that backend package has not landed yet; use immediate`,
