@@ -5,5 +5,7 @@ export default defineProject({
     name: 'backend-local',
     environment: 'node',
     include: ['test/**/*.test.ts'],
+    // Real threads on a loaded 2-core machine: leave room, the tests themselves take ~1 s each.
+    testTimeout: 30_000,
   },
 });

@@ -16,7 +16,11 @@ import {
   runTaskAttempt,
   type BackendInit,
 } from '@djtasks/tasks/backend';
-import { resolveOptions, type ThreadPoolBackendOptions, type ThreadPoolSettings } from './options.ts';
+import {
+  resolveOptions,
+  type ThreadPoolBackendOptions,
+  type ThreadPoolSettings,
+} from './options.ts';
 import { WorkerPool, type PoolJob } from './pool.ts';
 import type { JobMessage } from './protocol.ts';
 import { DeferredQueue, ReadyQueue } from './queues.ts';

@@ -42,12 +42,14 @@ export interface PoolSettings {
 }
 
 /**
- * A thread is handed tasks beyond the one it runs only while the predicted time of the
- * tasks waiting in it stays under this budget (predictions are per task name, from the
- * durations the threads report). Tasks of unknown or long duration wait in the pool's queue,
- * where priority applies and any free thread can take them.
+ * A thread is handed tasks beyond the one it runs only while the predicted time of all the
+ * tasks it holds (running or waiting) stays under this budget. Predictions are per task name,
+ * from the durations the threads report. Tasks of unknown or long duration wait in the pool's
+ * queue, where priority applies and any free thread can take them.
  */
 const PREFETCH_BUDGET_US = 1000;
+/** The prediction for a task that has not run yet: longer than any budget. */
+const UNKNOWN_US = 1e9;
 /** The most tasks one thread holds at once. */
 const MAX_HELD = 64;
 
@@ -67,8 +69,8 @@ class PoolThread<J extends PoolJob> {
   readonly workerId: string;
   /** The jobs handed to this thread and not settled, in the order it runs them. */
   readonly held = new Map<string, Held<J>>();
-  /** Predicted microseconds of the held jobs that have not started. */
-  waitingUs = 0;
+  /** Predicted microseconds of the held jobs, the running one included. */
+  heldUs = 0;
   ready = false;
   crash: Error | undefined;
   initError: Error | undefined;
@@ -147,7 +149,7 @@ export class WorkerPool<J extends PoolJob> {
     const batches = new Map<PoolThread<J>, J[]>();
     const open = new Set<PoolThread<J>>();
     for (const thread of this.#threads) {
-      if (thread.held.size === 0 || (thread.ready && thread.waitingUs <= PREFETCH_BUDGET_US / 2)) {
+      if (thread.held.size === 0 || (thread.ready && thread.heldUs <= PREFETCH_BUDGET_US / 2)) {
         open.add(thread);
       }
     }
@@ -165,7 +167,7 @@ export class WorkerPool<J extends PoolJob> {
         source.shift();
         if (thread.held.size === 0) thread.worker.ref();
         thread.held.set(job.id, { job, predictedUs, started: false });
-        thread.waitingUs += predictedUs;
+        thread.heldUs += predictedUs;
         let batch = batches.get(thread);
         if (!batch) batches.set(thread, (batch = []));
         batch.push(job);
@@ -180,9 +182,9 @@ export class WorkerPool<J extends PoolJob> {
   /** The predicted duration if `thread` should take `job` now, or `null`. */
   #accepts(thread: PoolThread<J>, job: J): number | null {
     const predicted = this.#durations.get(job.name);
-    if (thread.held.size === 0) return predicted ?? PREFETCH_BUDGET_US;
+    if (thread.held.size === 0) return predicted ?? UNKNOWN_US;
     if (!thread.ready || predicted === undefined || thread.held.size >= MAX_HELD) return null;
-    return thread.waitingUs + predicted <= PREFETCH_BUDGET_US ? predicted : null;
+    return thread.heldUs + predicted <= PREFETCH_BUDGET_US ? predicted : null;
   }
 
   #spawn(): void {
@@ -192,7 +194,7 @@ export class WorkerPool<J extends PoolJob> {
       workerId,
       taskModules: this.#settings.taskModules,
       threadSetup: this.#settings.threadSetup,
-      control: this.#control.buffer as SharedArrayBuffer,
+      control: this.#control.buffer,
     };
     const worker = new Worker(THREAD_URL, {
       workerData: init,
@@ -244,12 +246,12 @@ export class WorkerPool<J extends PoolJob> {
     switch (event.kind) {
       case 'started':
         held.started = true;
-        thread.waitingUs -= held.predictedUs;
         this.#events.started(held.job, thread.workerId, event.at);
         break;
       case 'succeeded':
       case 'failed': {
         thread.held.delete(event.id);
+        thread.heldUs = thread.held.size === 0 ? 0 : thread.heldUs - held.predictedUs;
         const previous = this.#durations.get(held.job.name);
         this.#durations.set(
           held.job.name,

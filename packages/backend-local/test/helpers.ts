@@ -19,7 +19,13 @@ export function recordingLogger(): TaskLogger & { lines: { level: string; text: 
     (message: string, ...details: unknown[]) => {
       lines.push({ level, text: [message, ...details.map(String)].join(' ') });
     };
-  return { lines, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
+  return {
+    lines,
+    debug: keep('debug'),
+    info: keep('info'),
+    warn: keep('warn'),
+    error: keep('error'),
+  };
 }
 
 /**
@@ -53,7 +59,8 @@ export function finishedCount(count: number): Promise<TaskResult[]> {
       seen.push(taskResult);
       if (seen.length === count) {
         taskFinished.disconnect(receiver);
-        resolve(seen);
+        // The backend files the result (and evicts old ones) right after the signal.
+        setImmediate(resolve, seen);
       }
     };
     taskFinished.connect(receiver);
