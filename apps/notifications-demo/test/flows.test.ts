@@ -43,7 +43,7 @@ describe.each(CASES)('$backend backend on $database', ({ backend, database, defe
     if (database === 'postgresql') {
       const created = await createPostgresDatabase();
       databaseUrl = created.url;
-      dropDatabase = created.drop;
+      dropDatabase = () => created.drop();
     }
     const env = {
       TASK_BACKEND: backend,

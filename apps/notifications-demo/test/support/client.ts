@@ -63,7 +63,7 @@ export class Client {
     const response = await fetch(this.base + path, {
       method,
       headers,
-      body: body as BodyInit | undefined,
+      body,
       redirect: 'manual',
     });
     this.#remember(response.headers);
