@@ -25,9 +25,10 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
   await admin((orm) => orm.em.getConnection().execute(`create database "${name}"`));
   return {
     url: `${SERVER}/${name}`,
-    drop: () =>
-      admin((orm) =>
+    drop: async () => {
+      await admin((orm) =>
         orm.em.getConnection().execute(`drop database if exists "${name}" with (force)`),
-      ),
+      );
+    },
   };
 }
