@@ -117,10 +117,15 @@ function drawTable(doc: PDFKit.PDFDocument, rows: readonly ReportRow[], width: n
 
 function drawChart(doc: PDFKit.PDFDocument, rows: readonly ReportRow[], width: number): void {
   const chartHeight = 180;
-  const top = doc.y + 20;
+  const top = doc.y + 28;
   const bottom = top + chartHeight;
-  doc.font('Helvetica-Bold').fontSize(12).fillColor('#111111').text('Chart', MARGIN, doc.y);
-  const max = Math.max(0, ...rows.map((row) => row.value));
+  doc
+    .font('Helvetica-Bold')
+    .fontSize(12)
+    .fillColor('#111111')
+    .text('Value by label', MARGIN, doc.y);
+  // Leave a tenth of the height above the tallest bar for its number.
+  const max = Math.max(0, ...rows.map((row) => row.value)) * 1.1;
   const min = Math.min(0, ...rows.map((row) => row.value));
   const span = max - min || 1;
   const zeroY = bottom - ((0 - min) / span) * chartHeight;

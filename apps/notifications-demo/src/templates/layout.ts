@@ -15,6 +15,7 @@ export function layout(page: PageContext, content: SafeHtml): SafeHtml {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="csrf-token" content="${page.csrfToken}" />
         <title>${page.title} · djtasks notifications demo</title>
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/app.css" />
         <script src="/static/app.js" defer></script>
       </head>

@@ -7,6 +7,10 @@ const FILES: Record<string, { type: string; body: Buffer }> = {
     type: 'text/javascript; charset=utf-8',
     body: readFileSync(new URL('../static/app.js', import.meta.url)),
   },
+  'favicon.svg': {
+    type: 'image/svg+xml',
+    body: readFileSync(new URL('../static/favicon.svg', import.meta.url)),
+  },
   'app.css': {
     type: 'text/css; charset=utf-8',
     body: readFileSync(new URL('../static/app.css', import.meta.url)),
@@ -20,5 +24,6 @@ export function staticViews(app: FastifyInstance): void {
     return reply.type(file.type).header('cache-control', 'public, max-age=300').send(file.body);
   });
 
+  app.get('/favicon.ico', (_request, reply) => reply.redirect('/static/favicon.svg', 301));
   app.get('/health', () => ({ ok: true }));
 }

@@ -1,0 +1,132 @@
+/**
+ * A person's view, in Debian's Chromium driven by playwright-core: sign up, log in, ask for
+ * a report and watch it turn completed without reloading. Leaves a screenshot of the
+ * reports page and a PNG of the PDF's first page in test-artifacts/.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  APP_DIR,
+  migrate,
+  pdfToText,
+  startApp,
+  temporaryFolder,
+  type RunningApp,
+} from './support/processes.ts';
+import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
+
+const run = promisify(execFile);
+const ARTIFACTS = join(APP_DIR, 'test-artifacts');
+
+let inbox: Inbox;
+let app: RunningApp;
+let folder: ReturnType<typeof temporaryFolder>;
+let browser: BrowserContext;
+
+beforeAll(async () => {
+  folder = temporaryFolder('demo-browser-');
+  inbox = await startSmtpServer();
+  const env = {
+    TASK_BACKEND: 'threadpool',
+    DATABASE_URL: `sqlite:${join(folder.path, 'db.sqlite3')}`,
+    MEDIA_ROOT: join(folder.path, 'media'),
+    EMAIL_BACKEND: 'smtp',
+    EMAIL_PORT: String(inbox.port),
+    THREADPOOL_MAX_WORKERS: '1',
+  };
+  await migrate(env);
+  app = await startApp(env);
+  browser = await chromium.launchPersistentContext(join(folder.path, 'chromium-profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    viewport: { width: 1100, height: 800 },
+    acceptDownloads: true,
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await inbox?.close();
+  folder?.remove();
+});
+
+it('signs up, logs in, creates a report and sees it completed without reloading', async () => {
+  const page = await browser.newPage();
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') violations.push(message.text());
+  });
+
+  await page.goto(app.url);
+  await page.fill('#signup input[name=name]', 'Grace Hopper');
+  await page.fill('#signup input[name=email]', 'grace@example.com');
+  await page.fill('#signup input[name=password]', 'cobol-forever-59');
+  await page.click('#signup button[type=submit]');
+  await page.waitForURL(`${app.url}/?message=registered`);
+  await expect.poll(() => page.textContent('[role=status]')).toContain('Registration complete!');
+  const welcome = await inbox.waitFor((m) => recipients(m).includes('grace@example.com'));
+  expect(welcome.subject).toBe('Welcome!');
+
+  await page.fill('#login input[name=email]', 'grace@example.com');
+  await page.fill('#login input[name=password]', 'cobol-forever-59');
+  await page.click('#login button[type=submit]');
+  await page.waitForURL(`${app.url}/reports`);
+  expect(await page.textContent('header')).toContain('Grace Hopper');
+
+  // Hold outgoing mail so the page is seen with the report still pending.
+  inbox.hold();
+  await page.fill('#new-report input[name=title]', 'Bugs found per week');
+  await page.fill(
+    '#new-report textarea[name=data]',
+    'Week 1, 3\nWeek 2, 8\nWeek 3, 5\nWeek 4, 13\nWeek 5, 2\nWeek 6, 9',
+  );
+  await page.click('#new-report button[type=submit]');
+  const row = page.locator('#reports tbody tr').first();
+  await row.locator('[data-role=status]', { hasText: 'pending' }).waitFor();
+  expect(await page.textContent('#report-message')).toMatch(/Report #\d+ is processing/);
+  const url = page.url();
+  inbox.release();
+
+  // The page polls and updates itself: no reload, no navigation.
+  await row.locator('[data-role=status]', { hasText: 'completed' }).waitFor();
+  expect(page.url()).toBe(url);
+  const link = row.getByRole('link', { name: 'Download PDF' });
+  await link.waitFor();
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'reports-page.png'), fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  expect(download.suggestedFilename()).toMatch(/^report_\d+\.pdf$/);
+  const pdfPath = join(ARTIFACTS, 'report.pdf');
+  await download.saveAs(pdfPath);
+  const text = await pdfToText(pdfPath);
+  expect(text).toContain('Bugs found per week');
+  expect(text).toMatch(/Week 4\s+13/);
+  await run('pdftoppm', [
+    '-png',
+    '-r',
+    '80',
+    '-f',
+    '1',
+    '-singlefile',
+    pdfPath,
+    join(ARTIFACTS, 'report-page-1'),
+  ]);
+  writeFileSync(join(ARTIFACTS, 'README.txt'), 'Written by test/browser.test.ts; git-ignored.\n');
+  expect(violations).toEqual([]);
+});
