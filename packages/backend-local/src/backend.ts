@@ -21,6 +21,7 @@ import {
   type ThreadPoolBackendOptions,
   type ThreadPoolSettings,
 } from './options.ts';
+import { ResultIds } from './ids.ts';
 import { WorkerPool, type PoolJob } from './pool.ts';
 import type { JobMessage } from './protocol.ts';
 import { DeferredQueue, ReadyQueue } from './queues.ts';
@@ -116,6 +117,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   readonly #ready = new ReadyQueue<Job>();
   readonly #deferred = new DeferredQueue<Job>();
   readonly #attempts = new Set<Promise<unknown>>();
+  readonly #ids = new ResultIds();
   #pool: WorkerPool<Job> | undefined;
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -157,7 +159,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
     this.#assertOpen(task);
-    const result = createTaskResult(task, args);
+    const result = createTaskResult(task, args, { id: this.#ids.next() });
     this.#accept(result);
     return copyTaskResult(result);
   }
@@ -168,7 +170,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     argsList: readonly TaskArgs[],
   ): Promise<TaskResult<TReturn>[]> {
     this.#assertOpen(task);
-    const results = argsList.map((args) => createTaskResult(task, args));
+    const results = argsList.map((args) => createTaskResult(task, args, { id: this.#ids.next() }));
     return results.map((result) => {
       this.#accept(result);
       return copyTaskResult(result);

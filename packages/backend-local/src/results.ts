@@ -1,4 +1,5 @@
 import type { TaskResult } from '@djtasks/tasks';
+import { FifoQueue } from './queues.ts';
 
 /**
  * The results this backend knows, by id. Results that are READY or RUNNING are always
@@ -6,8 +7,8 @@ import type { TaskResult } from '@djtasks/tasks';
  */
 export class ResultStore {
   readonly #results = new Map<string, TaskResult<any>>();
-  /** Ids of finished results, in the order they finished (a Set keeps insertion order). */
-  readonly #finished = new Set<string>();
+  /** Ids of finished results, in the order they finished. */
+  readonly #finished = new FifoQueue<string>();
   readonly #maxResults: number;
 
   constructor(maxResults: number) {
@@ -30,11 +31,9 @@ export class ResultStore {
   /** Record that `id` has finished, and forget the oldest finished results beyond the limit. */
   finished(id: string): void {
     if (!this.#results.has(id)) return;
-    this.#finished.add(id);
-    while (this.#finished.size > this.#maxResults) {
-      const oldest = this.#finished.values().next().value as string;
-      this.#finished.delete(oldest);
-      this.#results.delete(oldest);
+    this.#finished.push(id);
+    while (this.#finished.length > this.#maxResults) {
+      this.#results.delete(this.#finished.shift()!);
     }
   }
 }
