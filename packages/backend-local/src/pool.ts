@@ -272,11 +272,17 @@ export class WorkerPool<J extends PoolJob> {
 
   #exited(thread: PoolThread<J>, code: number): void {
     this.#threads.delete(thread);
-    if (thread.initError && !this.#closing) {
-      this.#initError = { error: thread.initError, workerId: thread.workerId };
+    // A thread that ends before it is ready would end the same way again: do not respawn it.
+    const initError =
+      thread.initError ??
+      (thread.ready
+        ? undefined
+        : (thread.crash ?? new Error(`the thread exited with code ${code} while starting`)));
+    if (initError && !this.#closing) {
+      this.#initError = { error: initError, workerId: thread.workerId };
       this.#events.log(
         'error',
-        `thread ${thread.workerId} could not start; tasks on this backend will fail: ${thread.initError.message}`,
+        `thread ${thread.workerId} could not start; tasks on this backend will fail: ${initError.message}`,
       );
     }
     for (const held of thread.held.values()) {

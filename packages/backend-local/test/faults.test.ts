@@ -142,6 +142,26 @@ describe('ThreadPoolBackend faults', () => {
     expect(result.status).toBe(TaskResultStatus.FAILED);
     expect(result.errors[0]?.message).toBe('setup could not connect to the database');
   });
+
+  it('does not keep starting threads that end before they are ready', async () => {
+    const { backend, logger } = useThreadPool({
+      maxWorkers: 2,
+      threadSetup: new URL('./fixtures/setup-exits.ts', import.meta.url),
+    });
+    const results = await noop.enqueueMany([[], [], []]);
+    for (const result of results) {
+      await waitForResult(result);
+      expect(result.status).toBe(TaskResultStatus.FAILED);
+      expect(result.errors[0]?.message).toBe('the thread exited with code 5 while starting');
+    }
+    const later = await waitForResult(await noop.enqueue());
+    expect(later.status).toBe(TaskResultStatus.FAILED);
+    expect(backend.stats.threads).toBe(0);
+    // Only the threads started for the first burst (at most maxWorkers) were ever started.
+    const starts = logger.lines.filter((line) => line.text.includes('could not start'));
+    expect(starts.length).toBeGreaterThanOrEqual(1);
+    expect(starts.length).toBeLessThanOrEqual(2);
+  });
 });
 
 describe('ThreadPoolBackend options', () => {
