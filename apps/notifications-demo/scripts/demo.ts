@@ -48,12 +48,15 @@ if (values.reset) rmSync(DATA_DIR, { recursive: true, force: true });
 mkdirSync(DATA_DIR, { recursive: true });
 const show = (path: string) => path;
 
+const mediaRoot = join(DATA_DIR, 'media');
+const emailFolder = join(DATA_DIR, 'emails');
+const emailBackend = values.walkthrough ? 'filebased' : 'console,filebased';
 const env: Record<string, string> = {
   TASK_BACKEND: backend,
   DATABASE_URL: `sqlite:${join(DATA_DIR, 'db.sqlite3')}`,
-  MEDIA_ROOT: join(DATA_DIR, 'media'),
-  EMAIL_BACKEND: values.walkthrough ? 'filebased' : 'console,filebased',
-  EMAIL_FILE_PATH: join(DATA_DIR, 'emails'),
+  MEDIA_ROOT: mediaRoot,
+  EMAIL_BACKEND: emailBackend,
+  EMAIL_FILE_PATH: emailFolder,
   HOST: '127.0.0.1',
   PORT: port,
   THREADPOOL_MAX_WORKERS: '2',
@@ -104,7 +107,7 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 console.log(
-  `djtasks notifications demo: tasks on the ${backend} backend, SQLite in ${show(DATA_DIR)}, email to ${env.EMAIL_BACKEND.replace(',', ' and ')}`,
+  `djtasks notifications demo: tasks on the ${backend} backend, SQLite in ${show(DATA_DIR)}, email to ${emailBackend.replace(',', ' and ')}`,
 );
 
 const migrate = start('migrate', ['src/manage.ts', 'migrate'], false);
@@ -127,8 +130,8 @@ const url = await new Promise<string>((resolve) => {
 if (values.walkthrough) {
   const ok = await walkthrough({
     url,
-    emailFolder: env.EMAIL_FILE_PATH ?? '',
-    mediaRoot: env.MEDIA_ROOT ?? '',
+    emailFolder: emailFolder,
+    mediaRoot: mediaRoot,
     show,
   });
   await stopAll(ok ? 0 : 1);
@@ -139,10 +142,10 @@ console.log(`
 
   What to try:
     1. Sign up. The page answers at once ("Registration complete!"); the welcome email is
-       sent by a background task: it is printed below and saved in ${show(env.EMAIL_FILE_PATH ?? '')}/.
+       sent by a background task: it is printed below and saved in ${show(emailFolder)}/.
     2. Log in and ask for a report on the Reports page. You get an answer at once
        (202 {"status":"processing"}); the row goes from pending to completed by itself,
-       then "Download PDF" appears. The file is ${show(env.MEDIA_ROOT ?? '')}/reports/report_<id>.pdf.
+       then "Download PDF" appears. The file is ${show(mediaRoot)}/reports/report_<id>.pdf.
     3. The same from a terminal (JSON API, CSRF token in a cookie and a header):
          curl -c jar -b jar ${url}/csrf
          curl -c jar -b jar -H "X-CSRFToken: <token>" -H 'content-type: application/json' \\
