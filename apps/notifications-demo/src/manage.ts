@@ -2,9 +2,11 @@
  * Management commands, as `manage.py` has them:
  *   node src/manage.ts migrate     apply the app's migrations (and the task backend's)
  *   node src/manage.ts check       print the settings that matter and check the task backends
+ *   node src/manage.ts clearsessions   delete expired sessions
  */
 import { configureTasks, taskBackends } from '@djtasks/tasks';
-import { closeOrm, getOrm, migrate } from './db.ts';
+import { closeOrm, forkEm, getOrm, migrate } from './db.ts';
+import { Session } from './models/index.ts';
 import { settings } from './settings.ts';
 import { tasksConfig } from './taskconfig.ts';
 
@@ -31,8 +33,14 @@ async function main(): Promise<number> {
       for (const problem of problems) console.error(`problem: ${problem}`);
       return problems.length > 0 ? 1 : 0;
     }
+    case 'clearsessions': {
+      const em = await forkEm(settings.DATABASE);
+      const deleted = await em.nativeDelete(Session, { expiresAt: { $lte: new Date() } });
+      console.log(`Deleted ${deleted} expired session(s)`);
+      return 0;
+    }
     default:
-      console.error('usage: node src/manage.ts migrate | check');
+      console.error('usage: node src/manage.ts migrate | check | clearsessions');
       return 2;
   }
 }
