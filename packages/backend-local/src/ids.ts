@@ -13,17 +13,21 @@ export class ResultIds {
   readonly #bytes = Buffer.alloc(8192);
   #offset = this.#bytes.length;
 
+  readonly #codes = new Array<number>(ID_LENGTH);
+
   next(): string {
-    let id = '';
-    while (id.length < ID_LENGTH) {
+    const codes = this.#codes;
+    let length = 0;
+    while (length < ID_LENGTH) {
       if (this.#offset === this.#bytes.length) {
         randomFillSync(this.#bytes);
         this.#offset = 0;
       }
       const byte = this.#bytes[this.#offset++]!;
       // 248 is the largest multiple of 62 below 256: rejecting bytes above it keeps every letter equally likely.
-      if (byte < 248) id += ALPHABET[byte % 62];
+      if (byte < 248) codes[length++] = ALPHABET.charCodeAt(byte % 62);
     }
-    return id;
+    // One flat string (not a chain of concatenations), cheaper to hash as a Map key.
+    return String.fromCharCode(...codes);
   }
 }

@@ -28,9 +28,11 @@ export class ResultStore {
     return this.#results.get(id);
   }
 
-  /** Record that `id` has finished, and forget the oldest finished results beyond the limit. */
+  /**
+   * Record that `id` (a kept result) has finished, and forget the oldest finished results
+   * beyond the limit. A result finishes once, so it is never evicted before this call.
+   */
   finished(id: string): void {
-    if (!this.#results.has(id)) return;
     this.#finished.push(id);
     while (this.#finished.length > this.#maxResults) {
       this.#results.delete(this.#finished.shift()!);
