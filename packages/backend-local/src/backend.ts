@@ -21,7 +21,6 @@ import {
   type ThreadPoolBackendOptions,
   type ThreadPoolSettings,
 } from './options.ts';
-import { ResultIds } from './ids.ts';
 import { WorkerPool, type PoolJob } from './pool.ts';
 import type { JobMessage } from './protocol.ts';
 import { DeferredQueue, ReadyQueue } from './queues.ts';
@@ -117,7 +116,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   readonly #ready = new ReadyQueue<Job>();
   readonly #deferred = new DeferredQueue<Job>();
   readonly #attempts = new Set<Promise<unknown>>();
-  readonly #ids = new ResultIds();
   #pool: WorkerPool<Job> | undefined;
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -159,7 +157,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
     this.#assertOpen(task);
-    const result = createTaskResult(task, args, { id: this.#ids.next() });
+    const result = createTaskResult(task, args);
     this.#accept(result);
     return copyTaskResult(result);
   }
@@ -170,7 +168,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     argsList: readonly TaskArgs[],
   ): Promise<TaskResult<TReturn>[]> {
     this.#assertOpen(task);
-    const results = argsList.map((args) => createTaskResult(task, args, { id: this.#ids.next() }));
+    const results = argsList.map((args) => createTaskResult(task, args));
     return results.map((result) => {
       this.#accept(result);
       return copyTaskResult(result);
