@@ -1,0 +1,189 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/sql';
+import {
+  TaskResultDoesNotExist,
+  taskEnqueued,
+  type Task,
+  type TaskArgs,
+  type TaskResult,
+} from '@djtasks/tasks';
+import {
+  BaseTaskBackend,
+  createTaskResult,
+  getRegisteredTask,
+  loadTaskModules,
+  type BackendInit,
+} from '@djtasks/tasks/backend';
+import { openDatabase } from './connection.ts';
+import { dialectOf, type DialectName } from './dialect.ts';
+import { newTaskId } from './ids.ts';
+import { insertRows, selectRow } from './queries.ts';
+import { rowToTaskResult } from './rows.ts';
+import type { SqliteDialectOptions } from './sqlite.ts';
+
+/** Options of {@link DatabaseBackend}: give `orm` or `database`. */
+export interface DatabaseBackendOptions {
+  /**
+   * The app's own MikroORM instance (or a function returning it), so that tasks live in the
+   * app's database and an enqueue inside `em.transactional()` joins that transaction. The
+   * backend does not close it.
+   */
+  orm?: MikroORM | (() => MikroORM | Promise<MikroORM>);
+  /**
+   * Where the tasks live when no `orm` is given: a PostgreSQL URL
+   * (`postgresql://user@host:5432/db`) or a SQLite file (`./tasks.sqlite3`, `sqlite:./tasks.sqlite3`).
+   */
+  database?: string;
+  /** SQLite tuning when `database` is a SQLite file. */
+  sqlite?: SqliteDialectOptions;
+}
+
+const entityManagerScope = new AsyncLocalStorage<EntityManager>();
+
+/**
+ * Run `fn` so that every task it enqueues on a `DatabaseBackend` is written through `em`,
+ * and so joins the transaction `em` is in (rolled back with it, visible to workers only
+ * after it commits). Inside `orm.em.transactional()` of the backend's own ORM this happens
+ * without it.
+ */
+export function enqueueThrough<T>(em: EntityManager, fn: () => Promise<T>): Promise<T> {
+  return entityManagerScope.run(em, fn);
+}
+
+/**
+ * Keeps tasks in a database table through MikroORM (SQLite or PostgreSQL): get-result,
+ * priority, deferral and retries. Tasks are run by a `Worker` (`djtasks worker`).
+ */
+export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
+  override readonly supportsDefer = true;
+  override readonly supportsPriority = true;
+  override readonly supportsGetResult = true;
+  override readonly supportsRetries = true;
+
+  #orm: Promise<MikroORM> | undefined;
+  #ownsOrm = false;
+  #taskModulesLoaded: Promise<unknown> | undefined;
+  readonly #enqueueListeners = new Set<(queues: ReadonlySet<string>) => void>();
+
+  constructor(init: BackendInit<DatabaseBackendOptions>) {
+    super(init);
+    const { orm, database } = init.options;
+    if ((orm === undefined) === (database === undefined)) {
+      throw new Error(
+        `DatabaseBackend '${init.alias}' needs exactly one of the options 'orm' (the app's MikroORM) ` +
+          `or 'database' (a PostgreSQL URL or a SQLite file path); got ${orm === undefined ? 'neither' : 'both'}.`,
+      );
+    }
+    if (database !== undefined && (typeof database !== 'string' || database === '')) {
+      throw new Error(
+        `DatabaseBackend '${init.alias}': 'database' must be a non-empty string (got ${JSON.stringify(database)}).`,
+      );
+    }
+  }
+
+  /** The MikroORM instance tasks are stored through, opened on first use. */
+  getOrm(): Promise<MikroORM> {
+    if (!this.#orm) {
+      const { orm, database, sqlite } = this.options;
+      if (database !== undefined) {
+        this.#ownsOrm = true;
+        this.#orm = openDatabase(database, sqlite);
+      } else {
+        this.#orm = Promise.resolve(typeof orm === 'function' ? orm() : orm!);
+      }
+      this.#orm.catch(() => {
+        this.#orm = undefined;
+      });
+    }
+    return this.#orm;
+  }
+
+  /**
+   * The `EntityManager` to write through now: the one given to `enqueueThrough`, else the
+   * transaction of the backend's ORM this call runs in, else the ORM's global manager.
+   */
+  async entityManager(): Promise<EntityManager> {
+    const scoped = entityManagerScope.getStore();
+    if (scoped) return scoped;
+    const orm = await this.getOrm();
+    const root = orm.em as unknown as EntityManager;
+    const current = root.getContext(false);
+    return current.getDriver() === root.getDriver() ? current : root;
+  }
+
+  /** The database this backend's ORM talks to. */
+  async dialect(): Promise<DialectName> {
+    return dialectOf((await this.getOrm()).em as unknown as EntityManager);
+  }
+
+  override async enqueue<TReturn>(
+    task: Task<TaskArgs, TReturn, any>,
+    args: TaskArgs,
+  ): Promise<TaskResult<TReturn>> {
+    const [result] = await this.enqueueMany(task, [args]);
+    return result!;
+  }
+
+  /** Insert one row per entry of `argsList` with one INSERT statement. */
+  override async enqueueMany<TReturn>(
+    task: Task<TaskArgs, TReturn, any>,
+    argsList: readonly TaskArgs[],
+  ): Promise<TaskResult<TReturn>[]> {
+    const enqueuedAt = new Date();
+    const results = argsList.map((args) =>
+      createTaskResult(task, args, { id: newTaskId(), enqueuedAt }),
+    );
+    if (results.length === 0) return results;
+    const em = await this.entityManager();
+    const rows = results.map((result) => ({
+      id: result.id,
+      taskName: task.name,
+      queueName: task.queueName,
+      backendName: this.alias,
+      priority: task.priority,
+      args: JSON.stringify(result.args),
+      runAfter: task.runAfter,
+      enqueuedAt,
+    }));
+    const dialect = dialectOf(em);
+    if (rows.length > 3000) {
+      await em.transactional((tem) => insertRows(tem, dialect, rows));
+    } else {
+      await insertRows(em, dialect, rows);
+    }
+    const sender = this.constructor as typeof DatabaseBackend;
+    for (const result of results) taskEnqueued.send({ sender, taskResult: result });
+    const queues = new Set([task.queueName]);
+    for (const listener of this.#enqueueListeners) listener(queues);
+    return results;
+  }
+
+  override async getResult(id: string): Promise<TaskResult> {
+    const em = await this.entityManager();
+    const row = await selectRow(em, id);
+    if (!row) throw new TaskResultDoesNotExist(id);
+    if (!getRegisteredTask(row.task_name) && this.taskModules.length > 0) {
+      this.#taskModulesLoaded ??= loadTaskModules(this.taskModules);
+      await this.#taskModulesLoaded;
+    }
+    return rowToTaskResult(row, this.taskModules);
+  }
+
+  /**
+   * Call `listener` after each enqueue through this backend instance (after the INSERT, which
+   * may still be inside an uncommitted transaction). Workers in the same process use it to
+   * wake up at once. Returns a function that removes it.
+   */
+  onEnqueue(listener: (queues: ReadonlySet<string>) => void): () => void {
+    this.#enqueueListeners.add(listener);
+    return () => this.#enqueueListeners.delete(listener);
+  }
+
+  /** Close the database connection if the backend opened it (not an app's `orm`). */
+  override async close(): Promise<void> {
+    const orm = this.#orm;
+    this.#orm = undefined;
+    if (orm && this.#ownsOrm) await (await orm).close();
+  }
+}

@@ -1,0 +1,28 @@
+/** A database backend for djtasks on MikroORM 7: SQLite or PostgreSQL, with a worker. */
+export {
+  DatabaseBackend,
+  enqueueThrough,
+  type DatabaseBackendOptions,
+} from './backend.ts';
+export { openDatabase, type ConnectionInfo } from './connection.ts';
+export {
+  DJTASKS_MIGRATIONS,
+  Djtasks0001TaskResult,
+  migrate,
+  MIGRATIONS_TABLE,
+  READY_CHANNEL,
+  type DjtasksMigration,
+} from './migrations.ts';
+export {
+  TASK_RESULT_TABLE,
+  TaskResultEntity,
+  TaskResultSchema,
+  WORKER_TABLE,
+  WorkerEntity,
+  WorkerSchema,
+} from './schema.ts';
+export { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
+export { prune, status, type PruneRequest } from './admin.ts';
+export type { QueueStatus } from './queries.ts';
+export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
+export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

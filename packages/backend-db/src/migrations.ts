@@ -1,0 +1,148 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import { Migration } from '@mikro-orm/migrations';
+import { dialectOf, type DialectName } from './dialect.ts';
+import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
+
+/** The PostgreSQL channel a trigger notifies when task rows are inserted. */
+export const READY_CHANNEL = 'djtasks_task_ready';
+
+/** The table `migrate()` records applied djtasks migrations in. */
+export const MIGRATIONS_TABLE = 'djtasks_migrations';
+
+/** One schema change, as SQL for each database. */
+export interface DjtasksMigration {
+  /** A stable name, recorded once applied. */
+  name: string;
+  /** The statements that apply it, in order. */
+  up(dialect: DialectName): string[];
+}
+
+function columns(ts: string): string {
+  return `(
+  id varchar(64) not null primary key,
+  status varchar(10) not null default 'READY'
+    constraint ${T}_status_check check (status in ('READY', 'RUNNING', 'SUCCESSFUL', 'FAILED')),
+  task_name varchar(255) not null,
+  queue_name varchar(64) not null default 'default',
+  backend_name varchar(64) not null,
+  priority integer not null default 0
+    constraint ${T}_priority_range check (priority between -100 and 100),
+  args text not null,
+  run_after ${ts} null,
+  available_at ${ts} not null,
+  enqueued_at ${ts} not null,
+  started_at ${ts} null,
+  last_attempted_at ${ts} null,
+  finished_at ${ts} null,
+  attempts integer not null default 0,
+  worker_ids text not null default '[]',
+  errors text not null default '[]',
+  return_value text null,
+  lease_owner varchar(64) null,
+  lease_expires_at ${ts} null
+)`;
+}
+
+function workerTable(ts: string): string {
+  return `create table ${WORKER_TABLE} (
+  id varchar(64) not null primary key,
+  backend_name varchar(64) not null,
+  hostname varchar(255) not null,
+  pid integer not null,
+  queues text not null,
+  started_at ${ts} not null,
+  last_seen_at ${ts} not null
+)`;
+}
+
+const INDEXES = [
+  // The claim reads only READY rows, in claim order, however many finished rows the table keeps.
+  `create index ${T}_ready_idx on ${T} (priority desc, available_at, id) where status = 'READY'`,
+  // Crash recovery looks for RUNNING rows whose lease ran out.
+  `create index ${T}_lease_idx on ${T} (lease_expires_at) where status = 'RUNNING'`,
+  // Pruning and the status command look at finished rows by age.
+  `create index ${T}_finished_idx on ${T} (finished_at) where status in ('SUCCESSFUL', 'FAILED')`,
+  `create index ${T}_queue_idx on ${T} (backend_name, queue_name, status)`,
+];
+
+/** The migrations djtasks ships, oldest first. */
+export const DJTASKS_MIGRATIONS: readonly DjtasksMigration[] = [
+  {
+    name: '0001_task_result',
+    up: (dialect) => {
+      switch (dialect) {
+        case 'postgresql':
+          return [
+            `create table ${T} ${columns('timestamptz')}`,
+            workerTable('timestamptz'),
+            ...INDEXES,
+            `create or replace function djtasks_notify_ready() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('${READY_CHANNEL}', '');
+  return null;
+end $$`,
+            `create trigger ${T}_notify after insert on ${T} for each statement execute function djtasks_notify_ready()`,
+          ];
+        case 'sqlite':
+          // MikroORM keeps SQLite datetimes as milliseconds in `datetime` columns.
+          return [`create table ${T} ${columns('datetime')}`, workerTable('datetime'), ...INDEXES];
+      }
+    },
+  },
+];
+
+/**
+ * Apply the djtasks migrations that `em`'s database has not had yet, each in its own
+ * transaction, recording them in `djtasks_migrations`. Safe to run from several processes
+ * at once. Resolves with the names it applied.
+ */
+export async function migrate(em: EntityManager): Promise<string[]> {
+  const dialect = dialectOf(em);
+  const ts = dialect === 'postgresql' ? 'timestamptz' : 'datetime';
+  const fork = em.fork();
+  await fork.execute(
+    `create table if not exists ${MIGRATIONS_TABLE} (name varchar(255) not null primary key, executed_at ${ts} not null)`,
+    [],
+    'run',
+  );
+  const applied: string[] = [];
+  for (const migration of DJTASKS_MIGRATIONS) {
+    await fork.transactional(async (tem) => {
+      if (dialect === 'postgresql') {
+        await tem.execute('select pg_advisory_xact_lock(?)', [726_173_001], 'all');
+      }
+      const done = await tem.execute(`select name from ${MIGRATIONS_TABLE} where name = ?`, [
+        migration.name,
+      ]);
+      if (done.length > 0) return;
+      for (const statement of migration.up(dialect)) await tem.execute(statement, [], 'run');
+      await tem.execute(
+        `insert into ${MIGRATIONS_TABLE} (name, executed_at) values (?, ?)`,
+        [migration.name, dialect === 'sqlite' ? Date.now() : new Date()],
+        'run',
+      );
+      applied.push(migration.name);
+    });
+  }
+  return applied;
+}
+
+/**
+ * The djtasks schema as a MikroORM migration, for an app that runs its own migrator: add
+ * `{ name: 'Djtasks0001TaskResult', class: Djtasks0001TaskResult }` to its `migrationsList`.
+ */
+export class Djtasks0001TaskResult extends Migration {
+  override name = 'Djtasks0001TaskResult';
+
+  override up(): void {
+    const dialect = /postgre/i.test(this.driver.getPlatform().constructor.name)
+      ? 'postgresql'
+      : 'sqlite';
+    for (const statement of DJTASKS_MIGRATIONS[0]!.up(dialect)) this.addSql(statement);
+  }
+
+  override down(): void {
+    this.addSql(`drop table if exists ${T}`);
+    this.addSql(`drop table if exists ${WORKER_TABLE}`);
+  }
+}

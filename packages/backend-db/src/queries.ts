@@ -1,0 +1,357 @@
+/**
+ * The queue's SQL: insert, claim, complete, recover, prune and report. Every function takes
+ * the `EntityManager` to run through, so it joins whatever transaction that manager is in.
+ */
+import type { EntityManager } from '@mikro-orm/sql';
+import { dbDate, placeholders, readCount, readDate, type DialectName } from './dialect.ts';
+import type { TaskRow } from './rows.ts';
+import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
+
+/** The columns of a new row. */
+export interface NewTaskRow {
+  id: string;
+  taskName: string;
+  queueName: string;
+  backendName: string;
+  priority: number;
+  args: string;
+  runAfter: Date | null;
+  enqueuedAt: Date;
+}
+
+const INSERT_COLUMNS =
+  'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at';
+/** Rows per INSERT statement: keeps the parameter count under every database's limit. */
+export const INSERT_CHUNK = 3000;
+
+/** Insert rows with one statement (per {@link INSERT_CHUNK} rows). */
+export async function insertRows(
+  em: EntityManager,
+  dialect: DialectName,
+  rows: readonly NewTaskRow[],
+): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const chunk = rows.slice(start, start + INSERT_CHUNK);
+    const params: unknown[] = [];
+    for (const row of chunk) {
+      params.push(
+        row.id,
+        'READY',
+        row.taskName,
+        row.queueName,
+        row.backendName,
+        row.priority,
+        row.args,
+        dbDate(dialect, row.runAfter),
+        dbDate(dialect, row.runAfter ?? row.enqueuedAt),
+        dbDate(dialect, row.enqueuedAt),
+      );
+    }
+    const values = chunk.map(() => `(${placeholders(10)})`).join(', ');
+    await em.execute(`insert into ${T} (${INSERT_COLUMNS}) values ${values}`, params, 'run');
+  }
+}
+
+/** Fetch one row by id. */
+export async function selectRow(em: EntityManager, id: string): Promise<TaskRow | undefined> {
+  const rows = await em.execute<TaskRow[]>(`select * from ${T} where id = ?`, [id]);
+  return rows[0];
+}
+
+/** Which queues a worker takes tasks from. */
+export interface QueueFilter {
+  backendName: string;
+  /** Queue names, or `'*'` for all. */
+  queues: readonly string[] | '*';
+  /** With `'*'`: queue names to leave alone. */
+  excludeQueues: readonly string[];
+}
+
+function queueWhere(filter: QueueFilter, alias = ''): { sql: string; params: unknown[] } {
+  const col = (name: string) => (alias ? `${alias}.${name}` : name);
+  let sql = `${col('backend_name')} = ?`;
+  const params: unknown[] = [filter.backendName];
+  if (filter.queues !== '*') {
+    sql += ` and ${col('queue_name')} in (${placeholders(filter.queues.length)})`;
+    params.push(...filter.queues);
+  } else if (filter.excludeQueues.length > 0) {
+    sql += ` and ${col('queue_name')} not in (${placeholders(filter.excludeQueues.length)})`;
+    params.push(...filter.excludeQueues);
+  }
+  return { sql, params };
+}
+
+/**
+ * Claim up to `limit` ready rows for `workerId` in one statement: mark them RUNNING, count the
+ * attempt, append the worker id and give them a lease until `leaseUntil`. On PostgreSQL the
+ * rows are locked with SKIP LOCKED so concurrent workers claim disjoint rows; on SQLite the
+ * caller runs this inside a `BEGIN IMMEDIATE` transaction (see `DjtasksSqliteDialect`).
+ * Returns the claimed rows in claim order.
+ */
+export async function claimRows(
+  em: EntityManager,
+  dialect: DialectName,
+  filter: QueueFilter,
+  workerId: string,
+  limit: number,
+  now: Date,
+  leaseUntil: Date,
+): Promise<TaskRow[]> {
+  const where = queueWhere(filter);
+  const set =
+    `status = 'RUNNING', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ` +
+    `started_at = coalesce(started_at, ?), last_attempted_at = ?, worker_ids = `;
+  const setParams = [workerId, dbDate(dialect, leaseUntil), dbDate(dialect, now), dbDate(dialect, now)];
+  const pick =
+    `select id from ${T} where status = 'READY' and available_at <= ? and ${where.sql} ` +
+    `order by priority desc, available_at, id limit ?`;
+  const pickParams = [dbDate(dialect, now), ...where.params, limit];
+  let rows: TaskRow[];
+  if (dialect === 'postgresql') {
+    // Unqualified columns in SET expressions are the table's: `picked` has only `id`.
+    rows = await em.execute<TaskRow[]>(
+      `with picked as (${pick} for update skip locked) ` +
+        `update ${T} as t set ${set}(worker_ids::jsonb || jsonb_build_array(?::text))::text ` +
+        `from picked where t.id = picked.id returning t.*`,
+      [...pickParams, ...setParams, workerId],
+    );
+  } else {
+    rows = await em.execute<TaskRow[]>(
+      `update ${T} set ${set} json_insert(worker_ids, '$[#]', ?) where id in (${pick}) returning *`,
+      [...setParams, workerId, ...pickParams],
+    );
+  }
+  return rows.sort(
+    (a, b) =>
+      b.priority - a.priority ||
+      readDate(a.available_at)!.getTime() - readDate(b.available_at)!.getTime() ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+/** When the next READY row the filter covers becomes available, or null if none is waiting. */
+export async function nextAvailableAt(
+  em: EntityManager,
+  filter: QueueFilter,
+): Promise<Date | null> {
+  const where = queueWhere(filter);
+  const rows = await em.execute<{ next: unknown }[]>(
+    `select min(available_at) as next from ${T} where status = 'READY' and ${where.sql}`,
+    where.params,
+  );
+  return readDate(rows[0]?.next);
+}
+
+/** The outcome of one attempt, as written back to its row. */
+export interface AttemptOutcome {
+  id: string;
+  status: 'SUCCESSFUL' | 'FAILED' | 'READY';
+  finishedAt: Date | null;
+  returnValue: string | null;
+  errors: string;
+  /** For READY: when the retry may run (null: at once). */
+  runAfter: Date | null;
+  /** For READY: when the retry may be claimed. */
+  availableAt: Date | null;
+}
+
+/**
+ * Write attempt outcomes of rows `workerId` holds, releasing their leases. Rows whose lease
+ * this worker no longer holds are left alone. Returns the ids that were written.
+ */
+export async function completeRows(
+  em: EntityManager,
+  dialect: DialectName,
+  workerId: string,
+  outcomes: readonly AttemptOutcome[],
+): Promise<Set<string>> {
+  const written = new Set<string>();
+  if (outcomes.length === 0) return written;
+  if (dialect === 'postgresql') {
+    for (let start = 0; start < outcomes.length; start += 1000) {
+      const chunk = outcomes.slice(start, start + 1000);
+      const params: unknown[] = [];
+      for (const o of chunk) {
+        params.push(o.id, o.status, o.finishedAt, o.returnValue, o.errors, o.runAfter, o.availableAt);
+      }
+      params.push(workerId);
+      const values = chunk.map(() => `(${placeholders(7)})`).join(', ');
+      const rows = await em.execute<{ id: string }[]>(
+        `update ${T} as t set status = v.status, finished_at = v.finished_at::timestamptz, ` +
+          `return_value = v.return_value, errors = v.errors, ` +
+          `run_after = case when v.status = 'READY' then v.run_after::timestamptz else t.run_after end, ` +
+          `available_at = coalesce(v.available_at::timestamptz, t.available_at), ` +
+          `lease_owner = null, lease_expires_at = null ` +
+          `from (values ${values}) as v(id, status, finished_at, return_value, errors, run_after, available_at) ` +
+          `where t.id = v.id and t.lease_owner = ? and t.status = 'RUNNING' returning t.id`,
+        params,
+      );
+      for (const row of rows) written.add(row.id);
+    }
+    return written;
+  }
+  await em.transactional(async (tem) => {
+    for (const o of outcomes) {
+      const result = await tem.execute<{ affectedRows: number }>(
+        `update ${T} set status = ?, finished_at = ?, return_value = ?, errors = ?, ` +
+          `run_after = case when ? = 'READY' then ? else run_after end, ` +
+          `available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null ` +
+          `where id = ? and lease_owner = ? and status = 'RUNNING'`,
+        [
+          o.status,
+          dbDate(dialect, o.finishedAt),
+          o.returnValue,
+          o.errors,
+          o.status,
+          dbDate(dialect, o.runAfter),
+          dbDate(dialect, o.availableAt),
+          o.id,
+          workerId,
+        ],
+        'run',
+      );
+      if (result.affectedRows > 0) written.add(o.id);
+    }
+  });
+  return written;
+}
+
+/**
+ * Lock (on PostgreSQL, SKIP LOCKED) and return RUNNING rows of `backendName` whose lease
+ * expired before `now`, or, with `owner`, every RUNNING row that worker holds. Run inside a
+ * transaction and write the outcome with {@link completeRecovered}.
+ */
+export async function selectAbandoned(
+  em: EntityManager,
+  dialect: DialectName,
+  backendName: string,
+  now: Date,
+  options: { owner?: string; limit?: number } = {},
+): Promise<TaskRow[]> {
+  const lock = dialect === 'postgresql' ? ' for update skip locked' : '';
+  if (options.owner !== undefined) {
+    return em.execute<TaskRow[]>(
+      `select * from ${T} where status = 'RUNNING' and lease_owner = ? and backend_name = ?${lock}`,
+      [options.owner, backendName],
+    );
+  }
+  return em.execute<TaskRow[]>(
+    `select * from ${T} where status = 'RUNNING' and lease_expires_at < ? and backend_name = ? ` +
+      `order by lease_expires_at limit ?${lock}`,
+    [dbDate(dialect, now), backendName, options.limit ?? 100],
+  );
+}
+
+/** Write the outcome of a recovered row, if its lease is still the one that was read. */
+export async function completeRecovered(
+  em: EntityManager,
+  dialect: DialectName,
+  row: TaskRow,
+  outcome: AttemptOutcome & { workerIds: string },
+): Promise<boolean> {
+  const result = await em.execute<{ affectedRows: number }>(
+    `update ${T} set status = ?, finished_at = ?, errors = ?, worker_ids = ?, ` +
+      `run_after = case when ? = 'READY' then ? else run_after end, ` +
+      `available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null ` +
+      `where id = ? and status = 'RUNNING' and lease_owner = ?`,
+    [
+      outcome.status,
+      dbDate(dialect, outcome.finishedAt),
+      outcome.errors,
+      outcome.workerIds,
+      outcome.status,
+      dbDate(dialect, outcome.runAfter),
+      dbDate(dialect, outcome.availableAt),
+      row.id,
+      row.lease_owner,
+    ],
+    'run',
+  );
+  return result.affectedRows > 0;
+}
+
+/** What `prune` deletes. */
+export interface PruneOptions {
+  backendName: string;
+  queues: readonly string[] | '*';
+  /** Delete SUCCESSFUL results finished before this. */
+  successfulBefore: Date;
+  /** Delete FAILED results finished before this. */
+  failedBefore: Date;
+  dryRun: boolean;
+}
+
+/** Delete (or, dry, count) finished results older than the limits; never a READY or RUNNING one. */
+export async function pruneRows(
+  em: EntityManager,
+  dialect: DialectName,
+  options: PruneOptions,
+): Promise<number> {
+  const where = queueWhere({ backendName: options.backendName, queues: options.queues, excludeQueues: [] });
+  const condition =
+    `${where.sql} and ((status = 'SUCCESSFUL' and finished_at <= ?) or (status = 'FAILED' and finished_at <= ?))`;
+  const params = [
+    ...where.params,
+    dbDate(dialect, options.successfulBefore),
+    dbDate(dialect, options.failedBefore),
+  ];
+  if (options.dryRun) {
+    const rows = await em.execute<{ n: unknown }[]>(
+      `select count(*) as n from ${T} where ${condition}`,
+      params,
+    );
+    return readCount(rows[0]?.n);
+  }
+  const result = await em.execute<{ affectedRows: number }>(
+    `delete from ${T} where ${condition}`,
+    params,
+    'run',
+  );
+  return result.affectedRows;
+}
+
+/** Counts by queue and status, and the oldest ready task's age. */
+export interface QueueStatus {
+  counts: { queue: string; status: string; count: number }[];
+  oldestReadyAt: Date | null;
+  /** Workers whose heartbeat was seen since `seenSince`, with the tasks they hold. */
+  workers: { workerId: string; hostname: string; pid: number; lastSeenAt: Date | null; running: number }[];
+}
+
+/** Report the queue's state for `backendName` as of `now`. */
+export async function queueStatus(
+  em: EntityManager,
+  dialect: DialectName,
+  backendName: string,
+  now: Date,
+  seenSince: Date,
+): Promise<QueueStatus> {
+  const counts = await em.execute<{ queue_name: string; status: string; n: unknown }[]>(
+    `select queue_name, status, count(*) as n from ${T} where backend_name = ? ` +
+      `group by queue_name, status order by queue_name, status`,
+    [backendName],
+  );
+  const oldest = await em.execute<{ oldest: unknown }[]>(
+    `select min(available_at) as oldest from ${T} where backend_name = ? and status = 'READY' and available_at <= ?`,
+    [backendName, dbDate(dialect, now)],
+  );
+  const workers = await em.execute<
+    { id: string; hostname: string; pid: number; last_seen_at: unknown; n: unknown }[]
+  >(
+    `select w.id, w.hostname, w.pid, w.last_seen_at, ` +
+      `(select count(*) from ${T} t where t.status = 'RUNNING' and t.lease_owner = w.id) as n ` +
+      `from ${WORKER_TABLE} w where w.backend_name = ? and w.last_seen_at >= ? order by w.id`,
+    [backendName, dbDate(dialect, seenSince)],
+  );
+  return {
+    counts: counts.map((r) => ({ queue: r.queue_name, status: r.status, count: readCount(r.n) })),
+    oldestReadyAt: readDate(oldest[0]?.oldest),
+    workers: workers.map((w) => ({
+      workerId: w.id,
+      hostname: w.hostname,
+      pid: Number(w.pid),
+      lastSeenAt: readDate(w.last_seen_at),
+      running: readCount(w.n),
+    })),
+  };
+}

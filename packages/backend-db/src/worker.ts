@@ -1,0 +1,373 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EntityManager } from '@mikro-orm/sql';
+import { taskBackends } from '@djtasks/tasks';
+import { getTaskLogger, randomId, runTaskAttempt } from '@djtasks/tasks/backend';
+import { DatabaseBackend } from './backend.ts';
+import { Completer, badRowOutcome, outcomeOf } from './completer.ts';
+import { connectionInfo } from './connection.ts';
+import { dialectOf, type DialectName } from './dialect.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { ReadyListener } from './listener.ts';
+import { claimRows, nextAvailableAt, pruneRows, type QueueFilter } from './queries.ts';
+import { recoverAbandoned } from './recovery.ts';
+import { BadTaskRow, rowToTaskResult, type TaskRow } from './rows.ts';
+
+/** Options of {@link Worker}. */
+export interface WorkerOptions {
+  /** The backend (or its alias) whose tasks to run. @defaultValue "default" */
+  backend?: DatabaseBackend | string;
+  /** The queues to take tasks from, or `'*'` for all. @defaultValue ["default"] */
+  queues?: readonly string[] | '*';
+  /** With `queues: '*'`, queues to leave alone. @defaultValue [] */
+  excludeQueues?: readonly string[];
+  /** Tasks in flight at once in this process. @defaultValue 10 */
+  concurrency?: number;
+  /** Run what is ready, then stop. @defaultValue false */
+  batch?: boolean;
+  /** Stop after claiming this many tasks. @defaultValue no limit */
+  maxTasks?: number;
+  /** This worker's id, unique among workers, at most 64 characters. @defaultValue a random id */
+  workerId?: string;
+  /** How often to look for tasks when nothing wakes the worker, in ms. @defaultValue 1000 */
+  pollIntervalMs?: number;
+  /** Wait a random part of `pollIntervalMs` before starting, so that workers started together spread out. @defaultValue true */
+  startupDelay?: boolean;
+  /** How long a claimed task stays leased without a heartbeat, in ms. @defaultValue 30000 */
+  leaseMs?: number;
+  /** How often the heartbeat renews leases, in ms. @defaultValue leaseMs / 3 */
+  heartbeatIntervalMs?: number;
+  /** How often to look for tasks of dead workers (expired leases), in ms. @defaultValue leaseMs / 2 */
+  recoveryIntervalMs?: number;
+  /** After a forced stop (`abort()`), how long tasks may take to honour their signal before they are released, in ms. @defaultValue 5000 */
+  abortGraceMs?: number;
+  /** LISTEN for new tasks on PostgreSQL. @defaultValue true */
+  listen?: boolean;
+  /** Delete finished results older than this many days, once an hour. @defaultValue off */
+  retention?: { minAgeDays: number; failedMinAgeDays?: number; intervalMs?: number };
+}
+
+/** What a worker did, once it has stopped. */
+export interface WorkerSummary {
+  workerId: string;
+  claimed: number;
+  successful: number;
+  failed: number;
+  retried: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new RangeError(`Worker: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${String(value)}).`);
+  }
+  return v;
+}
+
+/**
+ * Runs the tasks of a `DatabaseBackend`: claims ready rows in batches (up to the free
+ * concurrency slots), runs each through the one task lifecycle, writes outcomes in batches,
+ * renews its leases from a heartbeat thread, takes back tasks of dead workers, and wakes on
+ * LISTEN/NOTIFY (PostgreSQL), on enqueues in this process, or by polling.
+ */
+export class Worker {
+  readonly workerId: string;
+  readonly #options: WorkerOptions;
+  readonly #concurrency: number;
+  readonly #pollIntervalMs: number;
+  readonly #leaseMs: number;
+  readonly #abortController = new AbortController();
+  readonly #stopController = new AbortController();
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #backend: DatabaseBackend | undefined;
+  #stopping = false;
+  #mayHaveWork = true;
+  #wakeSeq = 0;
+  #wakeUp: (() => void) | undefined;
+  #nextDueAt = Number.POSITIVE_INFINITY;
+  #claimed = 0;
+  #running: Promise<WorkerSummary> | undefined;
+  #completer: Completer | undefined;
+
+  constructor(options: WorkerOptions = {}) {
+    this.#options = options;
+    this.workerId = options.workerId ?? randomId();
+    if (this.workerId.trim() === '' || this.workerId.length > 64) {
+      throw new RangeError(`Worker: workerId must be 1 to 64 characters (got '${this.workerId}').`);
+    }
+    this.#concurrency = positive('concurrency', options.concurrency, 10);
+    if (!Number.isInteger(this.#concurrency)) throw new RangeError(`Worker: concurrency must be a whole number (got ${this.#concurrency}).`);
+    this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
+    this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000);
+    if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
+    const queues = options.queues ?? ['default'];
+    if (options.excludeQueues?.length && queues !== '*') {
+      throw new RangeError("Worker: excludeQueues can only be used with queues: '*'.");
+    }
+    if (queues !== '*' && queues.length === 0) throw new RangeError('Worker: queues must name at least one queue, or be "*".');
+  }
+
+  /** The backend this worker runs tasks of (resolved from its alias on start). */
+  get backend(): DatabaseBackend {
+    if (!this.#backend) {
+      const chosen = this.#options.backend ?? 'default';
+      const backend = typeof chosen === 'string' ? taskBackends.get(chosen) : chosen;
+      if (!(backend instanceof DatabaseBackend)) {
+        throw new Error(`Backend '${backend.alias}' is not a database backend (it is ${backend.constructor.name}).`);
+      }
+      this.#backend = backend;
+    }
+    return this.#backend;
+  }
+
+  /** Start in the background; `stop()` ends it. */
+  start(): this {
+    this.#running ??= this.#run();
+    this.#running.catch((error: unknown) => getTaskLogger().error(`worker ${this.workerId} stopped with an error`, error));
+    return this;
+  }
+
+  /** Run until stopped (or, with `batch`/`maxTasks`, until done); resolves with what it did. */
+  run(): Promise<WorkerSummary> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  /** Stop claiming, let running tasks finish and their outcomes be stored, then resolve. */
+  async stop(): Promise<WorkerSummary | undefined> {
+    this.#stopping = true;
+    this.#stopController.abort();
+    this.#wake(false);
+    return this.#running;
+  }
+
+  /**
+   * Stop now: fire every running task's abort signal; tasks that still run after
+   * `abortGraceMs` are released (READY or FAILED per their attempts) so other workers can go on.
+   */
+  async abort(): Promise<WorkerSummary | undefined> {
+    this.#stopping = true;
+    this.#abortController.abort(new Error(`worker ${this.workerId} is shutting down`));
+    this.#stopController.abort();
+    this.#wake(false);
+    return this.#running;
+  }
+
+  /** Look for tasks now (new tasks were enqueued). */
+  wake(): void {
+    this.#wake(true);
+  }
+
+  #wake(work: boolean): void {
+    if (work) {
+      this.#wakeSeq++;
+      this.#mayHaveWork = true;
+    }
+    const wakeUp = this.#wakeUp;
+    this.#wakeUp = undefined;
+    wakeUp?.();
+  }
+
+  get #filter(): QueueFilter {
+    return { backendName: this.backend.alias, queues: this.#options.queues ?? ['default'], excludeQueues: this.#options.excludeQueues ?? [] };
+  }
+
+  async #run(): Promise<WorkerSummary> {
+    const backend = this.backend;
+    const orm = await backend.getOrm();
+    const em = orm.em.fork() as unknown as EntityManager;
+    const dialect = dialectOf(em);
+    const queues = this.#filter.queues;
+    const log = getTaskLogger();
+    log.info(`Starting worker worker_id=${this.workerId} backend=${backend.alias} queues=${queues === '*' ? '*' : queues.join(',')}`);
+    if (this.#options.startupDelay !== false && this.#pollIntervalMs > 0 && !this.#options.batch) {
+      await this.#sleep(Math.random() * this.#pollIntervalMs);
+    }
+    const connection = connectionInfo(em, backend.options.sqlite);
+    const heartbeat = new Heartbeat({
+      connection,
+      workerId: this.workerId,
+      backendName: backend.alias,
+      queues: queues === '*' ? '*' : queues.join(','),
+      pid: process.pid,
+      leaseMs: this.#leaseMs,
+      intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
+    });
+    const listener = connection.dialect === 'postgresql' && this.#options.listen !== false
+      ? new ReadyListener(connection.pg, () => this.wake())
+      : undefined;
+    listener?.start();
+    const unsubscribe = backend.onEnqueue(() => this.wake());
+    this.#completer = new Completer(em, dialect, this.workerId);
+    const maintenance = this.#maintain(em, dialect);
+    try {
+      await this.#loop(em, dialect);
+      await this.#drain(em, dialect);
+    } finally {
+      this.#stopping = true;
+      this.#stopController.abort();
+      this.#wake(false);
+      unsubscribe();
+      await maintenance;
+      await listener?.stop();
+      await heartbeat.stop();
+    }
+    const written = this.#completer.written;
+    const summary = { workerId: this.workerId, claimed: this.#claimed, successful: written.SUCCESSFUL, failed: written.FAILED, retried: written.READY };
+    log.info(`Worker ${this.workerId} stopped: ${JSON.stringify(summary)}`);
+    return summary;
+  }
+
+  async #loop(em: EntityManager, dialect: DialectName): Promise<void> {
+    const { batch = false, maxTasks = Number.POSITIVE_INFINITY } = this.#options;
+    let backoff = 100;
+    while (!this.#stopping) {
+      const budget = maxTasks - this.#claimed;
+      if (budget <= 0) {
+        getTaskLogger().info(`Run maximum tasks (${maxTasks}) on worker=${this.workerId} - exiting gracefully.`);
+        return;
+      }
+      const free = Math.min(this.#concurrency - this.#inFlight.size, budget);
+      if (free > 0 && this.#mayHaveWork) {
+        const seq = this.#wakeSeq;
+        let rows: TaskRow[];
+        try {
+          const now = new Date();
+          rows = await em.transactional((tem) =>
+            claimRows(tem, dialect, this.#filter, this.workerId, free, now, new Date(now.getTime() + this.#leaseMs)),
+          );
+          backoff = 100;
+        } catch (error) {
+          getTaskLogger().warn(`worker ${this.workerId}: claiming tasks failed (${(error as Error).message}); retrying in ${backoff} ms`);
+          await this.#sleep(backoff);
+          backoff = Math.min(backoff * 2, 30_000);
+          continue;
+        }
+        this.#claimed += rows.length;
+        for (const row of rows) this.#startTask(row);
+        if (rows.length < free) {
+          if (seq === this.#wakeSeq) this.#mayHaveWork = false;
+          if (!batch) await this.#scheduleNext(em);
+        }
+        if (this.#mayHaveWork && this.#inFlight.size < this.#concurrency) continue;
+      }
+      if (batch && !this.#mayHaveWork && this.#inFlight.size === 0) {
+        await this.#completer!.idle();
+        if (this.#mayHaveWork) continue;
+        getTaskLogger().info(`No more tasks to run for worker_id=${this.workerId} - exiting gracefully.`);
+        return;
+      }
+      await this.#waitForWake();
+    }
+  }
+
+  async #scheduleNext(em: EntityManager): Promise<void> {
+    try {
+      const next = await nextAvailableAt(em, this.#filter);
+      if (next) this.#nextDueAt = Math.min(this.#nextDueAt, next.getTime());
+    } catch {
+      // Polling covers it.
+    }
+  }
+
+  #waitForWake(): Promise<void> {
+    const now = Date.now();
+    let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#pollIntervalMs;
+    if (this.#nextDueAt !== Number.POSITIVE_INFINITY) timeout = Math.min(timeout, Math.max(0, this.#nextDueAt - now));
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(timeout)
+        ? setTimeout(() => {
+            this.#nextDueAt = Number.POSITIVE_INFINITY;
+            this.#wake(true);
+          }, timeout)
+        : undefined;
+      this.#wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #startTask(row: TaskRow): void {
+    const run = this.#runTask(row).finally(() => {
+      this.#inFlight.delete(row.id);
+      this.#wake(false);
+    });
+    this.#inFlight.set(row.id, run);
+  }
+
+  async #runTask(row: TaskRow): Promise<void> {
+    const completer = this.#completer!;
+    let result;
+    try {
+      result = rowToTaskResult(row, this.backend.taskModules);
+    } catch (error) {
+      if (!(error instanceof BadTaskRow)) throw error;
+      getTaskLogger().error(`worker ${this.workerId}: ${error.message}; marking it FAILED`);
+      await completer.write(badRowOutcome(row, error));
+      return;
+    }
+    await runTaskAttempt(result, {
+      backend: this.backend,
+      workerId: this.workerId,
+      signal: this.#abortController.signal,
+      persist: async (attempt) => {
+        const outcome = outcomeOf(attempt);
+        await completer.write(outcome);
+        if (outcome.status === 'READY' && outcome.availableAt) {
+          this.#nextDueAt = Math.min(this.#nextDueAt, outcome.availableAt.getTime());
+        }
+      },
+    });
+  }
+
+  async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
+    const pending = Promise.all(this.#inFlight.values());
+    if (this.#abortController.signal.aborted) {
+      const grace = this.#options.abortGraceMs ?? 5000;
+      const settled = await Promise.race([pending.then(() => true), sleep(grace).then(() => false)]);
+      if (!settled) {
+        await this.#completer!.idle();
+        await recoverAbandoned(this.backend, em, dialect, {
+          owner: this.workerId,
+          reason: `worker ${this.workerId} was stopped by force and the task did not stop within ${grace} ms`,
+        });
+        return;
+      }
+    } else {
+      await pending;
+    }
+    await this.#completer!.idle();
+  }
+
+  async #maintain(em: EntityManager, dialect: DialectName): Promise<void> {
+    const interval = this.#options.recoveryIntervalMs ?? this.#leaseMs / 2;
+    const retention = this.#options.retention;
+    let lastPrune = 0;
+    while (!this.#stopping) {
+      try {
+        const report = await recoverAbandoned(this.backend, em, dialect);
+        if (report.retried > 0) this.wake();
+        if (retention && Date.now() - lastPrune >= (retention.intervalMs ?? 3_600_000)) {
+          lastPrune = Date.now();
+          const day = 86_400_000;
+          const deleted = await pruneRows(em, dialect, {
+            backendName: this.backend.alias,
+            queues: '*',
+            successfulBefore: new Date(lastPrune - retention.minAgeDays * day),
+            failedBefore: new Date(lastPrune - (retention.failedMinAgeDays ?? retention.minAgeDays) * day),
+            dryRun: false,
+          });
+          if (deleted > 0) getTaskLogger().info(`worker ${this.workerId}: pruned ${deleted} finished task result(s)`);
+        }
+      } catch (error) {
+        getTaskLogger().warn(`worker ${this.workerId}: recovery pass failed (${(error as Error).message})`);
+      }
+      await this.#sleep(interval);
+    }
+  }
+
+  /** Sleep `ms`, or less if the worker is told to stop. */
+  #sleep(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.#stopController.signal }).catch(() => {});
+  }
+}

@@ -1,0 +1,13 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  test: {
+    name: 'backend-db',
+    environment: 'node',
+    include: ['test/**/*.test.ts'],
+    // The database tests share two cores with the rest of the repository; files run one at a time.
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
