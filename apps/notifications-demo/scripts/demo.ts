@@ -17,7 +17,7 @@ import { walkthrough } from './walkthrough.ts';
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = join(APP_DIR, '.data', 'demo');
 /** The demo's default: the backend a real deployment would use, with its worker beside the web server. */
-const DEFAULT_BACKEND: TaskBackendName = 'threadpool';
+const DEFAULT_BACKEND: TaskBackendName = 'database';
 
 const { values } = parseArgs({
   options: {
@@ -70,6 +70,8 @@ function start(name: string, args: string[], quiet: boolean): ChildProcess {
     cwd: APP_DIR,
     env: environmentWith(env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches only this script, which stops each child once.
+    detached: true,
   });
   children.push(child);
   const prefix = `${name.padEnd(8)}| `;
@@ -107,13 +109,14 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 console.log(
-  `djtasks notifications demo: tasks on the ${backend} backend, SQLite in ${show(DATA_DIR)}, email to ${emailBackend.replace(',', ' and ')}`,
+  `djtasks notifications demo: tasks on the ${backend} backend, SQLite in ${show(DATA_DIR)}, email to ${values.walkthrough ? '.eml files' : 'the console and .eml files'}`,
 );
 
 const migrate = start('migrate', ['src/manage.ts', 'migrate'], false);
 const [migrated] = (await once(migrate, 'exit')) as [number | null];
 if (migrated !== 0) await stopAll(1);
 
+if (backend === 'database') start('worker', ['src/manage.ts', 'worker'], values.walkthrough);
 const web = start('web', ['src/main.ts'], values.walkthrough);
 const url = await new Promise<string>((resolve) => {
   const output = web as ChildProcess & { output?: () => string };

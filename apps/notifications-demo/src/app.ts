@@ -43,6 +43,7 @@ export function buildApp(orm: MikroORM, options: { logger?: boolean } = {}): Fas
   app.decorateRequest('user', null);
   app.decorateRequest('sessionKey', null);
   app.decorateRequest('csrfToken', '');
+  app.decorateRequest('csrfCookieToken', null);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(headers);
@@ -61,13 +62,12 @@ export function buildApp(orm: MikroORM, options: { logger?: boolean } = {}): Fas
       if (request.method === 'GET')
         setCsrfCookie(reply, request.csrfToken, settings.SECURE_COOKIES);
     }
-    // Token checks need the parsed body, so they run in preValidation; keep the cookie's value.
-    (request as { csrfCookieToken?: string | null }).csrfCookieToken = token;
+    // Token checks need the parsed body, so they run in preValidation.
+    request.csrfCookieToken = token;
   });
 
   app.addHook('preValidation', async (request, reply) => {
-    const cookieToken = (request as { csrfCookieToken?: string | null }).csrfCookieToken ?? null;
-    const failure = csrfFailure(request, cookieToken);
+    const failure = csrfFailure(request, request.csrfCookieToken);
     if (failure) {
       await sendError(reply, 403, `CSRF verification failed. Request aborted. ${failure}`);
     }

@@ -4,15 +4,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DjtasksSqliteDialect } from '@djtasks/backend-db';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import {
-  MikroORM,
-  NodeSqliteDialect,
-  SqliteDriver,
-  type EntityManager,
-  type Options,
-} from '@mikro-orm/sql';
+import { MikroORM, SqliteDriver, type EntityManager, type Options } from '@mikro-orm/sql';
 import { migrations } from './migrations/index.ts';
 import { entities } from './models/index.ts';
 import type { DatabaseSettings } from './settings.ts';
@@ -32,7 +27,9 @@ export function ormOptions(database: DatabaseSettings): Options {
         ...common,
         driver: SqliteDriver,
         dbName: database.path,
-        driverOptions: new NodeSqliteDialect(database.path),
+        // node:sqlite, set up for several processes on one file: WAL, a busy timeout, and
+        // BEGIN IMMEDIATE transactions (the web server, task threads and workers all write).
+        driverOptions: new DjtasksSqliteDialect(database.path, { busyTimeoutMs: 10_000 }),
         migrations: { migrationsList: migrations.sqlite, snapshot: false, silent: true },
       };
     case 'postgresql':
@@ -45,12 +42,10 @@ export function ormOptions(database: DatabaseSettings): Options {
   }
 }
 
-/** Open a connection; on SQLite, turn on WAL and wait for locks held by other processes. */
+/** Open a connection; on SQLite, with foreign keys enforced. */
 export async function openOrm(database: DatabaseSettings): Promise<MikroORM> {
   const orm = await MikroORM.init(ormOptions(database));
   if (database.dialect === 'sqlite') {
-    await orm.em.getConnection().execute('pragma busy_timeout = 10000');
-    await orm.em.getConnection().execute('pragma journal_mode = wal');
     await orm.em.getConnection().execute('pragma foreign_keys = on');
   }
   return orm;

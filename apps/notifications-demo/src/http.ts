@@ -15,6 +15,8 @@ declare module 'fastify' {
     sessionKey: string | null;
     /** The CSRF token to put in forms (Django's `{% csrf_token %}`). */
     csrfToken: string;
+    /** The token the request's cookie carried, which a POST must repeat; `null` without one. */
+    csrfCookieToken: string | null;
   }
 }
 

@@ -1,22 +1,64 @@
 /**
  * Management commands, as `manage.py` has them:
- *   node src/manage.ts migrate     apply the app's migrations (and the task backend's)
- *   node src/manage.ts check       print the settings that matter and check the task backends
- *   node src/manage.ts clearsessions   delete expired sessions
+ *   node src/manage.ts migrate          apply the app's migrations and the task tables of djtasks
+ *   node src/manage.ts worker [--batch] run tasks of the database backend until SIGTERM/SIGINT
+ *   node src/manage.ts check            check the settings, the task backends and the database
+ *   node src/manage.ts clearsessions    delete expired sessions
  */
+import { parseArgs } from 'node:util';
+import { migrate as migrateTaskTables } from '@djtasks/backend-db';
+import { Worker } from '@djtasks/backend-db/worker';
 import { configureTasks, taskBackends } from '@djtasks/tasks';
 import { closeOrm, forkEm, getOrm, migrate } from './db.ts';
 import { Session } from './models/index.ts';
 import { settings } from './settings.ts';
-import { tasksConfig } from './taskconfig.ts';
+import { TASK_MODULES, tasksConfig } from './taskconfig.ts';
 
-const command = process.argv[2];
+const [command, ...rest] = process.argv.slice(2);
+
+async function runWorker(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { batch: { type: 'boolean', default: false } },
+  });
+  if (settings.TASK_BACKEND !== 'database') {
+    console.error(
+      `worker: TASK_BACKEND is '${settings.TASK_BACKEND}'; only the database backend has worker processes`,
+    );
+    return 2;
+  }
+  configureTasks(tasksConfig());
+  // The worker finds tasks by name in the registry: import the modules that define them.
+  for (const module of TASK_MODULES) await import(module.href);
+  const worker = new Worker({ concurrency: settings.WORKER_CONCURRENCY, batch: values.batch });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      console.log(`worker: ${signal}, finishing running tasks (again to abort them)`);
+      void worker.stop();
+    } else {
+      console.log(`worker: ${signal}, aborting running tasks`);
+      void worker.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  console.log(
+    `worker ${worker.workerId} running tasks from ${settings.DATABASE.dialect} (concurrency ${settings.WORKER_CONCURRENCY}${values.batch ? ', batch' : ''})`,
+  );
+  const summary = await worker.run();
+  console.log(
+    `worker ${summary.workerId} stopped: ${summary.claimed} claimed, ${summary.successful} successful, ${summary.failed} failed, ${summary.retried} retried`,
+  );
+  return 0;
+}
 
 async function main(): Promise<number> {
   switch (command) {
     case 'migrate': {
       const orm = await getOrm(settings.DATABASE);
-      const applied = await migrate(orm);
+      const applied = [...(await migrate(orm)), ...(await migrateTaskTables(orm.em.fork()))];
       console.log(
         applied.length > 0
           ? `Applied ${applied.join(', ')} (${settings.DATABASE.dialect})`
@@ -24,9 +66,13 @@ async function main(): Promise<number> {
       );
       return 0;
     }
+    case 'worker':
+      return runWorker(rest);
     case 'check': {
       configureTasks(tasksConfig());
       const problems = taskBackends.check();
+      // The database must answer (the worker container's health check runs this).
+      await (await forkEm(settings.DATABASE)).getConnection().execute('select 1');
       console.log(
         `TASK_BACKEND=${settings.TASK_BACKEND} DATABASE=${settings.DATABASE.dialect} EMAIL_BACKEND=${settings.EMAIL_BACKEND.join(',')}`,
       );
@@ -40,7 +86,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: node src/manage.ts migrate | check | clearsessions');
+      console.error('usage: node src/manage.ts migrate | worker [--batch] | check | clearsessions');
       return 2;
   }
 }

@@ -37,6 +37,8 @@ export interface Settings {
   TASK_BACKEND: TaskBackendName;
   /** Threads of the `threadpool` backend. */
   THREADPOOL_MAX_WORKERS: number;
+  /** Tasks one `manage.ts worker` process runs at once (database backend). */
+  WORKER_CONCURRENCY: number;
   /** Attempts of `generateReport` before the report is marked failed (where the backend retries). */
   REPORT_MAX_ATTEMPTS: number;
   /** Delay before the second attempt of a failed task, doubling after that. */
@@ -146,6 +148,7 @@ export function loadSettings(env: Env = process.env): Settings {
     DATABASE: parseDatabaseUrl(env.DATABASE_URL?.trim() || 'sqlite:.data/db.sqlite3'),
     TASK_BACKEND: oneOf(env, 'TASK_BACKEND', TASK_BACKENDS, 'immediate'),
     THREADPOOL_MAX_WORKERS: integer(env, 'THREADPOOL_MAX_WORKERS', 2, 1),
+    WORKER_CONCURRENCY: integer(env, 'WORKER_CONCURRENCY', 4, 1),
     REPORT_MAX_ATTEMPTS: integer(env, 'REPORT_MAX_ATTEMPTS', 3, 1),
     TASK_RETRY_BASE_MS: integer(env, 'TASK_RETRY_BASE_MS', 2000),
     EMAIL_BACKEND: emailBackends as EmailBackendName[],

@@ -2,8 +2,10 @@
  * Django's `TASKS` setting: which backend runs the tasks, from `settings.TASK_BACKEND`.
  * The tasks and views are the same for all three; only this object changes.
  */
+import { DatabaseBackend } from '@djtasks/backend-db';
 import { ThreadPoolBackend } from '@djtasks/backend-local';
 import { defineConfig, ImmediateBackend, type TasksConfig } from '@djtasks/tasks';
+import { getOrm } from './db.ts';
 import { settings, type Settings } from './settings.ts';
 
 /** The module that defines the tasks; worker threads and processes import it. */
@@ -31,8 +33,12 @@ export function tasksConfig(config: Settings = settings): TasksConfig<any> {
         taskModules: TASK_MODULES,
       });
     case 'database':
-      throw new Error(
-        `TASK_BACKEND=${config.TASK_BACKEND}: that backend package has not landed yet; use immediate`,
-      );
+      return defineConfig({
+        backends: {
+          // The tasks table lives in the app's own database, through the app's ORM.
+          default: { backend: DatabaseBackend, options: { orm: () => getOrm(config.DATABASE) } },
+        },
+        taskModules: TASK_MODULES,
+      });
   }
 }

@@ -3,11 +3,19 @@
  * failed and its owner is told by email. The failure is real: the storage folder for
  * reports cannot be created because a file stands in its place.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from './support/client.ts';
-import { migrate, startApp, temporaryFolder, type RunningApp } from './support/processes.ts';
+import {
+  migrate,
+  runBatchWorker,
+  startApp,
+  startWorker,
+  temporaryFolder,
+  type RunningApp,
+  type RunningProcess,
+} from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
 
 describe.each(['immediate', 'threadpool'] as const)('on the %s backend', (backend) => {
@@ -67,5 +75,74 @@ describe.each(['immediate', 'threadpool'] as const)('on the %s backend', (backen
     );
     expect(notice.text).toContain('Sorry, your report "Doomed report" could not be generated');
     expect(inbox.messages.some((m) => (m.text ?? '').includes('is ready'))).toBe(false);
+  });
+});
+
+describe('on the database backend', () => {
+  let inbox: Inbox;
+  let app: RunningApp;
+  let worker: RunningProcess | undefined;
+  let folder: ReturnType<typeof temporaryFolder>;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    folder = temporaryFolder('demo-retry-database-');
+    inbox = await startSmtpServer();
+    env = {
+      TASK_BACKEND: 'database',
+      DATABASE_URL: `sqlite:${join(folder.path, 'db.sqlite3')}`,
+      MEDIA_ROOT: join(folder.path, 'media'),
+      EMAIL_BACKEND: 'smtp',
+      EMAIL_PORT: String(inbox.port),
+      REPORT_MAX_ATTEMPTS: '3',
+      // The retry waits 1.5 to 3 s: long after the batch worker below has exited.
+      TASK_RETRY_BASE_MS: '3000',
+    };
+    await migrate(env);
+    app = await startApp(env);
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await app?.stop();
+    await inbox?.close();
+    folder?.remove();
+  });
+
+  it('retries a transient failure after a backoff, and the report completes', async () => {
+    const blocker = join(folder.path, 'media', 'reports');
+    mkdirSync(join(folder.path, 'media'), { recursive: true });
+    writeFileSync(blocker, 'not a folder');
+
+    const client = new Client(app.url);
+    const email = 'patient@example.com';
+    await client.signUpAndLogIn({ email, name: 'Patient', password: 'password-1234' });
+    const created = await client.post('/reports', {
+      title: 'Eventually fine',
+      data: [{ label: 'a', value: 1 }],
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.report_id as number;
+
+    // A worker that runs what is ready and exits: the first attempt fails and is put back
+    // with a delay, so the batch ends with the report still pending.
+    const batch = await runBatchWorker(env);
+    expect(batch).toMatch(/1 retried/);
+    const afterFirst = await client.get(`/reports/${id}`);
+    expect(afterFirst.body).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(afterFirst.body.error).toMatch(/EEXIST|ENOTDIR/);
+
+    // The storage comes back; a long-running worker picks the retry up after its backoff.
+    rmSync(blocker);
+    worker = await startWorker(env);
+    const done = await client.waitForReport(id);
+    expect(done.body).toMatchObject({ status: 'completed', attempts: 2, error: null });
+    const ready = await inbox.waitFor(
+      (m) => recipients(m).includes(email) && (m.text ?? '').includes('is ready'),
+    );
+    expect(ready.text).toContain('Your report "Eventually fine" is ready.');
+    expect(inbox.messages.some((m) => (m.text ?? '').includes('could not be generated'))).toBe(
+      false,
+    );
   });
 });

@@ -13,7 +13,9 @@ import {
   pdfToText,
   startApp,
   temporaryFolder,
+  startWorker,
   type RunningApp,
+  type RunningProcess,
 } from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
 
@@ -26,13 +28,15 @@ interface Case {
 
 const CASES: Case[] = [
   { backend: 'immediate', database: 'sqlite', deferred: false },
-  { backend: 'immediate', database: 'postgresql', deferred: false },
   { backend: 'threadpool', database: 'sqlite', deferred: true },
+  { backend: 'database', database: 'sqlite', deferred: true },
+  { backend: 'database', database: 'postgresql', deferred: true },
 ];
 
 describe.each(CASES)('$backend backend on $database', ({ backend, database, deferred }) => {
   let inbox: Inbox;
   let app: RunningApp;
+  let worker: RunningProcess | undefined;
   let folder: ReturnType<typeof temporaryFolder>;
   let dropDatabase: (() => Promise<void>) | undefined;
 
@@ -52,14 +56,17 @@ describe.each(CASES)('$backend backend on $database', ({ backend, database, defe
       EMAIL_BACKEND: 'smtp',
       EMAIL_HOST: '127.0.0.1',
       EMAIL_PORT: String(inbox.port),
-      // One thread: a task that waits on the SMTP server keeps the next one queued.
+      // One thread or worker slot: a task that waits on the SMTP server keeps the next queued.
       THREADPOOL_MAX_WORKERS: '1',
+      WORKER_CONCURRENCY: '1',
     };
     await migrate(env);
     app = await startApp(env);
+    if (backend === 'database') worker = await startWorker(env);
   });
 
   afterAll(async () => {
+    await worker?.stop();
     await app?.stop();
     await inbox?.close();
     await dropDatabase?.();

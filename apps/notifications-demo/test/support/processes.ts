@@ -88,3 +88,33 @@ export async function pdfToText(file: string): Promise<string> {
 }
 
 export { startProcess };
+
+/** Start a task worker process (database backend); resolve once it runs. */
+export async function startWorker(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<RunningProcess> {
+  const worker = startProcess(['src/manage.ts', 'worker', ...args], env);
+  await new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (/worker \S+ running tasks/.test(worker.output())) {
+        worker.child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    worker.child.stdout?.on('data', onData);
+    worker.child.once('exit', (code) =>
+      reject(new Error(`the worker exited with ${code} before running:\n${worker.output()}`)),
+    );
+  });
+  return worker;
+}
+
+/** Run `manage.ts worker --batch` to its end; resolve with its output. */
+export async function runBatchWorker(env: Record<string, string>): Promise<string> {
+  const { stdout } = await run(process.execPath, ['src/manage.ts', 'worker', '--batch'], {
+    cwd: APP_DIR,
+    env: environmentWith(env),
+  });
+  return stdout;
+}

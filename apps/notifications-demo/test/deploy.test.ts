@@ -1,0 +1,109 @@
+/**
+ * No Docker engine runs here, so check what can be checked without one: the compose file
+ * parses and has the services the deployment needs, and every command the containers run
+ * is a file of this app, run the same way the end-to-end tests run it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { APP_DIR } from './support/processes.ts';
+
+const ROOT = join(APP_DIR, '..', '..');
+
+interface Service {
+  build?: { context: string; dockerfile: string };
+  image?: string;
+  user?: string;
+  command?: string[];
+  ports?: string[];
+  volumes?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  container_name?: string;
+  restart?: string;
+}
+
+const compose = parse(readFileSync(join(APP_DIR, 'docker-compose.yml'), 'utf8'), {
+  merge: true,
+}) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const dockerfile = readFileSync(join(APP_DIR, 'Dockerfile'), 'utf8');
+
+describe('docker-compose.yml', () => {
+  const { services } = compose;
+
+  it('has PostgreSQL, MailHog, a one-off migration, the web app and a worker', () => {
+    expect(Object.keys(services).sort()).toEqual(['db', 'mailhog', 'migrate', 'web', 'worker']);
+    expect(services.mailhog?.ports).toEqual(['1025:1025', '8025:8025']);
+    expect(services.db?.image).toMatch(/^postgres:/);
+  });
+
+  it('runs migrations once, before the web app and the workers', () => {
+    expect(services.migrate?.command).toEqual(['node', 'src/manage.ts', 'migrate']);
+    expect(services.migrate?.restart).toBe('no');
+    for (const name of ['web', 'worker']) {
+      expect(services[name]?.depends_on?.migrate).toEqual({
+        condition: 'service_completed_successfully',
+      });
+    }
+  });
+
+  it('gives every long-running service a health check', () => {
+    for (const name of ['db', 'mailhog', 'web', 'worker']) {
+      const service = services[name];
+      // The web service uses the image's HEALTHCHECK.
+      const test = service?.healthcheck?.test ?? (name === 'web' ? ['HEALTHCHECK'] : undefined);
+      expect(test, name).toBeDefined();
+    }
+    expect(dockerfile).toMatch(/^HEALTHCHECK [^\n]*\\\n\s+CMD .*\/health/m);
+  });
+
+  it('lets the worker scale: no published ports, no fixed container name', () => {
+    expect(services.worker?.ports).toBeUndefined();
+    expect(services.worker?.container_name).toBeUndefined();
+  });
+
+  it('runs the app as a non-root user with media on a volume, on the database backend', () => {
+    for (const name of ['migrate', 'web', 'worker']) {
+      const service = services[name];
+      expect(service?.user, name).toBe('node');
+      expect(service?.volumes, name).toContain('media:/data/media');
+      expect(service?.environment?.TASK_BACKEND).toBe('database');
+      expect(service?.environment?.DATABASE_URL).toMatch(/^postgresql:\/\/.+@db:5432\//);
+      expect(service?.environment?.EMAIL_HOST).toBe('mailhog');
+      expect(service?.environment?.EMAIL_PORT).toBe('1025');
+    }
+    expect(Object.keys(compose.volumes).sort()).toEqual(['media', 'pgdata']);
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+
+  it('runs commands that exist in this app, the ones the tests run', () => {
+    const pkg = JSON.parse(readFileSync(join(APP_DIR, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    for (const name of ['migrate', 'web', 'worker']) {
+      const [node, script] = services[name]?.command ?? [];
+      expect(node).toBe('node');
+      expect(existsSync(join(APP_DIR, script ?? 'missing'))).toBe(true);
+    }
+    expect(pkg.scripts.start).toBe('node src/main.ts');
+    expect(pkg.scripts.migrate).toBe('node src/manage.ts migrate');
+    expect(pkg.scripts.worker).toBe('node src/manage.ts worker');
+    expect(dockerfile).toMatch(/^CMD \["node", "src\/main.ts"\]$/m);
+  });
+
+  it('builds from the repository root and copies files that exist', () => {
+    for (const name of ['migrate', 'web', 'worker']) {
+      expect(services[name]?.build).toEqual({
+        context: '../..',
+        dockerfile: 'apps/notifications-demo/Dockerfile',
+      });
+    }
+    const copied = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) =>
+      (m[1] ?? '').split(' '),
+    );
+    expect(copied.length).toBeGreaterThan(5);
+    for (const source of copied) expect(existsSync(join(ROOT, source)), source).toBe(true);
+  });
+});
