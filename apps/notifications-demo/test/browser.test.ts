@@ -14,8 +14,10 @@ import {
   migrate,
   pdfToText,
   startApp,
+  startWorker,
   temporaryFolder,
   type RunningApp,
+  type RunningProcess,
 } from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
 
@@ -24,6 +26,7 @@ const ARTIFACTS = join(APP_DIR, 'test-artifacts');
 
 let inbox: Inbox;
 let app: RunningApp;
+let worker: RunningProcess;
 let folder: ReturnType<typeof temporaryFolder>;
 let browser: BrowserContext;
 
@@ -31,15 +34,17 @@ beforeAll(async () => {
   folder = temporaryFolder('demo-browser-');
   inbox = await startSmtpServer();
   const env = {
-    TASK_BACKEND: 'threadpool',
+    // What ./dev demo runs: the database backend with a worker process beside the web server.
+    TASK_BACKEND: 'database',
     DATABASE_URL: `sqlite:${join(folder.path, 'db.sqlite3')}`,
     MEDIA_ROOT: join(folder.path, 'media'),
     EMAIL_BACKEND: 'smtp',
     EMAIL_PORT: String(inbox.port),
-    THREADPOOL_MAX_WORKERS: '1',
+    WORKER_CONCURRENCY: '1',
   };
   await migrate(env);
   app = await startApp(env);
+  worker = await startWorker(env);
   browser = await chromium.launchPersistentContext(join(folder.path, 'chromium-profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -59,6 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await worker?.stop();
   await app?.stop();
   await inbox?.close();
   folder?.remove();
@@ -87,7 +93,8 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   await page.waitForURL(`${app.url}/reports`);
   expect(await page.textContent('header')).toContain('Grace Hopper');
 
-  // Hold outgoing mail so the page is seen with the report still pending.
+  // Hold outgoing mail: the worker's only slot waits on the "being generated" email, so the
+  // page is seen with the report still pending.
   inbox.hold();
   await page.fill('#new-report input[name=title]', 'Bugs found per week');
   await page.fill(
@@ -97,7 +104,7 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   await page.click('#new-report button[type=submit]');
   const row = page.locator('#reports tbody tr').first();
   await row.locator('[data-role=status]', { hasText: 'pending' }).waitFor();
-  expect(await page.textContent('#report-message')).toMatch(/Report #\d+ is processing/);
+  expect(await page.textContent('#report-message')).toMatch(/Report #\d+ accepted \(processing\)/);
   const url = page.url();
   inbox.release();
 

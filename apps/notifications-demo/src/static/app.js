@@ -81,7 +81,7 @@ async function createReport(event) {
     message.textContent = body.error ?? `Error ${response.status}`;
     return;
   }
-  message.textContent = `Report #${body.report_id} is ${body.status}: it appears below when ready.`;
+  message.textContent = `Report #${body.report_id} accepted (${body.status}): this page updates itself when the PDF is ready.`;
   const status = await fetch(`/reports/${body.report_id}`, {
     headers: { accept: 'application/json' },
   });
