@@ -75,6 +75,7 @@ export class Worker {
   readonly #concurrency: number;
   readonly #pollIntervalMs: number;
   readonly #leaseMs: number;
+  readonly #lowWater: number;
   readonly #abortController = new AbortController();
   readonly #stopController = new AbortController();
   readonly #inFlight = new Map<string, Promise<void>>();
@@ -96,6 +97,7 @@ export class Worker {
     }
     this.#concurrency = positive('concurrency', options.concurrency, 10);
     if (!Number.isInteger(this.#concurrency)) throw new RangeError(`Worker: concurrency must be a whole number (got ${this.#concurrency}).`);
+    this.#lowWater = Math.max(1, Math.floor(this.#concurrency / 2));
     this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
     this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000);
     if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
@@ -227,14 +229,21 @@ export class Worker {
         return;
       }
       const free = Math.min(this.#concurrency - this.#inFlight.size, budget);
-      if (free > 0 && this.#mayHaveWork) {
+      // While tasks run, wait until half the slots are free so that claims come in batches.
+      const worthClaiming = this.#inFlight.size === 0 || free >= this.#lowWater || free === budget;
+      if (free > 0 && this.#mayHaveWork && worthClaiming) {
         const seq = this.#wakeSeq;
         let rows: TaskRow[];
         try {
           const now = new Date();
-          rows = await em.transactional((tem) =>
-            claimRows(tem, dialect, this.#filter, this.workerId, free, now, new Date(now.getTime() + this.#leaseMs)),
-          );
+          const leaseUntil = new Date(now.getTime() + this.#leaseMs);
+          // One statement is atomic on PostgreSQL; SQLite takes the write lock first (BEGIN IMMEDIATE).
+          rows =
+            dialect === 'postgresql'
+              ? await claimRows(em, dialect, this.#filter, this.workerId, free, now, leaseUntil)
+              : await em.transactional((tem) =>
+                  claimRows(tem, dialect, this.#filter, this.workerId, free, now, leaseUntil),
+                );
           backoff = 100;
         } catch (error) {
           getTaskLogger().warn(`worker ${this.workerId}: claiming tasks failed (${(error as Error).message}); retrying in ${backoff} ms`);
@@ -248,7 +257,7 @@ export class Worker {
           if (seq === this.#wakeSeq) this.#mayHaveWork = false;
           if (!batch) await this.#scheduleNext(em);
         }
-        if (this.#mayHaveWork && this.#inFlight.size < this.#concurrency) continue;
+        if (this.#mayHaveWork && this.#concurrency - this.#inFlight.size >= this.#lowWater) continue;
       }
       if (batch && !this.#mayHaveWork && this.#inFlight.size === 0) {
         await this.#completer!.idle();

@@ -1,0 +1,256 @@
+/**
+ * The `djtasks` command. It parses arguments, loads the tasks configuration and its task
+ * modules, and hands over to `Worker`, `migrate`, `prune` or `status`; it holds no queue logic.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { EntityManager } from '@mikro-orm/sql';
+import { configureTasks, taskBackends, type TaskLogger, type TasksConfig } from '@djtasks/tasks';
+import { loadTaskModules } from '@djtasks/tasks/backend';
+import { prune, status } from './admin.ts';
+import { DatabaseBackend } from './backend.ts';
+import { migrate } from './migrations.ts';
+import { Worker } from './worker.ts';
+
+const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
+
+Commands:
+  worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
+            --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS --no-startup-delay
+  migrate   Create or update the task tables: --backend NAME
+  prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
+            --queue Q[,Q…]|* (*) --dry-run
+  status    Counts by queue and status, oldest ready task, workers seen recently: --backend NAME --json
+
+The configuration file (default: djtasks.config.ts, .js or .mjs in the current directory)
+default-exports defineConfig({ backends, taskModules }).`;
+
+const CONFIG_NAMES = ['djtasks.config.ts', 'djtasks.config.mts', 'djtasks.config.js', 'djtasks.config.mjs'];
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function consoleLogger(verbosity: number): TaskLogger {
+  const write = (level: string) => (message: string, ...details: unknown[]) => {
+    console.error(`[djtasks] ${level} ${message}`, ...details);
+  };
+  const off = () => {};
+  return {
+    debug: verbosity >= 2 ? write('DEBUG') : off,
+    info: verbosity >= 1 ? write('INFO') : off,
+    warn: write('WARNING'),
+    error: write('ERROR'),
+  };
+}
+
+async function loadConfig(path: string | undefined): Promise<TasksConfig> {
+  const file = path
+    ? resolve(path)
+    : CONFIG_NAMES.map((name) => resolve(name)).find((candidate) => existsSync(candidate));
+  if (!file || !existsSync(file)) {
+    throw new UsageError(
+      path
+        ? `Configuration file '${path}' does not exist.`
+        : `No configuration file: pass --config FILE or create one of ${CONFIG_NAMES.join(', ')} in ${process.cwd()}.`,
+    );
+  }
+  const module = (await import(pathToFileURL(file).href)) as { default?: TasksConfig };
+  const config = module.default;
+  if (!config || typeof config !== 'object' || typeof config.backends !== 'object') {
+    throw new UsageError(
+      `${file} must default-export the tasks configuration: export default defineConfig({ backends: { … } }).`,
+    );
+  }
+  return config;
+}
+
+function databaseBackend(alias: string): DatabaseBackend {
+  const backend = taskBackends.get(alias);
+  if (!(backend instanceof DatabaseBackend)) {
+    throw new UsageError(`Backend '${alias}' is not a database backend (it is ${backend.constructor.name}).`);
+  }
+  return backend;
+}
+
+function number(option: string, value: string | undefined, check: (n: number) => boolean, rule: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) {
+    throw new UsageError(`--${option}: must be ${rule} (got '${value}').`);
+  }
+  return n;
+}
+
+function queueList(value: string): string[] | '*' {
+  if (value.trim() === '*') return '*';
+  const queues = value.split(',').map((q) => q.trim()).filter((q) => q !== '');
+  if (queues.length === 0) throw new UsageError(`--queue: name at least one queue, or '*' (got '${value}').`);
+  return queues;
+}
+
+async function runWorker(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: 'string', default: 'default' },
+      queue: { type: 'string', default: 'default' },
+      'exclude-queues': { type: 'string', default: '' },
+      concurrency: { type: 'string' },
+      batch: { type: 'boolean', default: false },
+      'max-tasks': { type: 'string' },
+      'worker-id': { type: 'string' },
+      interval: { type: 'string' },
+      lease: { type: 'string' },
+      'startup-delay': { type: 'boolean', default: true },
+    },
+    allowNegative: true,
+    strict: true,
+  });
+  const queues = queueList(values.queue);
+  const excludeQueues = values['exclude-queues'].split(',').map((q) => q.trim()).filter((q) => q !== '');
+  if (excludeQueues.length > 0 && queues !== '*') {
+    throw new UsageError('--exclude-queues can only be used with --queue=*');
+  }
+  const workerId = values['worker-id'];
+  if (workerId !== undefined && (workerId.trim() === '' || workerId.length > 64)) {
+    throw new UsageError(`--worker-id: must be 1 to 64 characters (got '${workerId}').`);
+  }
+  const interval = number('interval', values.interval, (n) => n >= 0, 'a finite number of seconds, zero or greater');
+  const lease = number('lease', values.lease, (n) => n > 0, 'a number of seconds greater than zero');
+  const worker = new Worker({
+    backend: databaseBackend(values.backend),
+    queues,
+    excludeQueues,
+    concurrency: number('concurrency', values.concurrency, (n) => Number.isInteger(n) && n > 0, 'a whole number greater than zero'),
+    batch: values.batch,
+    maxTasks: number('max-tasks', values['max-tasks'], (n) => Number.isInteger(n) && n > 0, 'a whole number greater than zero'),
+    workerId,
+    pollIntervalMs: interval === undefined ? undefined : interval * 1000,
+    leaseMs: lease === undefined ? undefined : lease * 1000,
+    startupDelay: values['startup-delay'],
+  });
+  let signals = 0;
+  let forced = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      console.error(`[djtasks] Received ${signal} - shutting down gracefully... (send it again to force)`);
+      void worker.stop();
+    } else {
+      forced = true;
+      console.error(`[djtasks] Received ${signal} - aborting running tasks.`);
+      void worker.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await worker.run();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return forced ? 1 : 0;
+}
+
+async function runMigrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { backend: { type: 'string', default: 'default' } } });
+  const backend = databaseBackend(values.backend);
+  const applied = await migrate((await backend.getOrm()).em as unknown as EntityManager);
+  console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply.');
+  return 0;
+}
+
+async function runPrune(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: 'string', default: 'default' },
+      'min-age-days': { type: 'string', default: '14' },
+      'failed-min-age-days': { type: 'string' },
+      queue: { type: 'string', default: '*' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  const zeroOrMore = (n: number) => n >= 0;
+  const count = await prune(databaseBackend(values.backend), {
+    minAgeDays: number('min-age-days', values['min-age-days'], zeroOrMore, 'zero or greater'),
+    failedMinAgeDays: number('failed-min-age-days', values['failed-min-age-days'], zeroOrMore, 'zero or greater'),
+    queues: queueList(values.queue),
+    dryRun: values['dry-run'],
+  });
+  console.log(values['dry-run'] ? `Would delete ${count} task result(s)` : `Deleted ${count} task result(s)`);
+  return 0;
+}
+
+async function runStatus(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { backend: { type: 'string', default: 'default' }, json: { type: 'boolean', default: false } },
+  });
+  const report = await status(databaseBackend(values.backend));
+  if (values.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  console.log('queue\tstatus\tcount');
+  for (const row of report.counts) console.log(`${row.queue}\t${row.status}\t${row.count}`);
+  const age = report.oldestReadyAt ? `${((Date.now() - report.oldestReadyAt.getTime()) / 1000).toFixed(1)} s` : 'none ready';
+  console.log(`oldest ready task: ${age}`);
+  console.log(`workers seen in the last 5 minutes: ${report.workers.length}`);
+  for (const w of report.workers) {
+    console.log(`  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}`);
+  }
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  worker: runWorker,
+  migrate: runMigrate,
+  prune: runPrune,
+  status: runStatus,
+};
+
+/** Run the `djtasks` command with `argv` (without node and the script); resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = [...argv];
+  let configPath: string | undefined;
+  let verbosity = 1;
+  while (args[0]?.startsWith('-')) {
+    const flag = args.shift()!;
+    if (flag === '--config' || flag === '-c') configPath = args.shift();
+    else if (flag.startsWith('--config=')) configPath = flag.slice('--config='.length);
+    else if (flag === '-v' || flag === '--verbosity') verbosity = Number(args.shift() ?? '1');
+    else if (flag === '--help' || flag === '-h') {
+      console.log(USAGE);
+      return 0;
+    } else {
+      console.error(`djtasks: unknown option '${flag}'\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  const name = args.shift();
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (!command) {
+    console.error(name === undefined ? USAGE : `djtasks: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const config = await loadConfig(configPath);
+    configureTasks({ ...config, logger: config.logger ?? consoleLogger(verbosity) });
+    await loadTaskModules(taskBackends.taskModules);
+    return await command(args);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`djtasks ${name}: ${(error as Error).message}`);
+      return 2;
+    }
+    console.error(`djtasks ${name}: failed:`, error);
+    return 1;
+  } finally {
+    await taskBackends.close();
+  }
+}

@@ -1,0 +1,11 @@
+import { configureTasks, taskBackends } from '@djtasks/tasks';
+import { DatabaseBackend } from './src/index.ts';
+import { countRun } from './test/fixtures/tasks.ts';
+import { createRunsTable } from './test/fixtures/side-table.ts';
+import { scratchPostgres } from './test/helpers.ts';
+const db = await scratchPostgres();
+await createRunsTable(db.url);
+configureTasks({ backends: { default: { backend: DatabaseBackend, queues: [], options: { database: db.url } } } });
+await countRun.enqueueMany(Array.from({length: 3000}, () => []));
+await taskBackends.close();
+console.log(db.url);

@@ -1,0 +1,16 @@
+import { DatabaseSync } from 'node:sqlite';
+import { openDatabase } from './src/index.ts';
+const path = '/tmp/t4.sqlite3';
+const orm = await openDatabase(path);
+const em: any = orm.em.fork();
+await em.execute('create table if not exists x (a int)', [], 'run');
+const other = new DatabaseSync(path, { timeout: 200 });
+const tryWrite = (label: string) => { try { other.exec('insert into x values (9)'); console.log(label, 'write ok'); } catch (e) { console.log(label, (e as Error).message); } };
+tryWrite('after create');
+await em.execute('select * from x', []);
+tryWrite('after select');
+await em.transactional(async (tem: any) => { await tem.execute('update x set a = a + 1 returning *', []); });
+tryWrite('after tx');
+await em.execute('insert into x values (1) returning *', []);
+tryWrite('after insert returning');
+await orm.close();

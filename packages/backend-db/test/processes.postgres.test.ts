@@ -1,0 +1,3 @@
+import { processSuite } from './process-suite.ts';
+
+processSuite('postgresql', { workers: 3, tasks: 3000 });
