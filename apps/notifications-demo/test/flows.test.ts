@@ -96,6 +96,9 @@ describe.each(CASES)('$backend backend on $database', ({ backend, database, defe
     expect(welcome.text).toContain('Thanks for signing up.');
     expect(welcome.html).toContain('<p>Thanks for signing up.</p>');
     expect(welcome.messageId).toMatch(/^<.+@.+>$/);
+    expect(welcome.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
+    expect(welcome.headers.get('mime-version')).toBe('1.0');
+    expect(welcome.headers.get('auto-submitted')).toBe('auto-generated');
     expect(welcome.date).toBeInstanceOf(Date);
   });
 
