@@ -16,6 +16,7 @@ import {
   runTaskAttempt,
   type BackendInit,
 } from '@djtasks/tasks/backend';
+import { answerRequest, mirrorBackends } from './answer-requests.ts';
 import {
   resolveOptions,
   type ThreadPoolBackendOptions,
@@ -290,6 +291,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         taskModules: this.taskModules,
         threadSetup: this.settings.threadSetup,
         resourceLimits: this.settings.resourceLimits,
+        backends: mirrorBackends(),
       },
       this.#ready,
       {
@@ -313,6 +315,21 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         },
         log: (level, message) => {
           getTaskLogger()[level](`ThreadPoolBackend '${this.alias}' ${message}`);
+        },
+        request: (request, workerId) => {
+          if (this.#closing) {
+            const what =
+              request.kind === 'enqueue'
+                ? `enqueue task '${request.name}'`
+                : `get result '${request.id}'`;
+            return Promise.reject(
+              new Error(
+                `ThreadPoolBackend '${this.alias}' is closed; a task in worker thread ${workerId} ` +
+                  `cannot ${what} through it any more.`,
+              ),
+            );
+          }
+          return answerRequest(request);
         },
       },
     );

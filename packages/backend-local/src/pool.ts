@@ -2,7 +2,17 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { randomId } from '@djtasks/tasks/backend';
 import type { JsonValue } from '@djtasks/tasks';
 import { errorFromFields, WorkerThreadError } from './errors.ts';
-import type { FromThread, JobMessage, ThreadEvent, ThreadInit, ToThread } from './protocol.ts';
+import { forwardedError } from './answer-requests.ts';
+import type {
+  ForwardedRequest,
+  FromThread,
+  JobMessage,
+  MirroredBackend,
+  ResultFields,
+  ThreadEvent,
+  ThreadInit,
+  ToThread,
+} from './protocol.ts';
 
 /** What the pool needs to know of a queued task attempt. */
 export interface PoolJob {
@@ -30,6 +40,8 @@ export interface PoolEvents<J extends PoolJob> {
   /** The job cannot run because the threads cannot start (a task module or threadSetup failed). */
   unrunnable(job: J, workerId: string, error: Error): void;
   log(level: 'warn' | 'error', message: string): void;
+  /** A task in a thread enqueued a task or asked for a result; resolves with the results. */
+  request(request: ForwardedRequest, workerId: string): Promise<ResultFields[]>;
 }
 
 /** Settings of a {@link WorkerPool}. */
@@ -39,6 +51,8 @@ export interface PoolSettings {
   taskModules: readonly string[];
   threadSetup: string | null;
   resourceLimits: ResourceLimits | undefined;
+  /** The main thread's backends, which each thread's configuration mirrors. */
+  backends: Record<string, MirroredBackend>;
 }
 
 /**
@@ -197,6 +211,7 @@ export class WorkerPool<J extends PoolJob> {
       taskModules: this.#settings.taskModules,
       threadSetup: this.#settings.threadSetup,
       control: this.#control.buffer,
+      backends: this.#settings.backends,
     };
     const worker = new Worker(THREAD_URL, {
       workerData: init,
@@ -239,7 +254,22 @@ export class WorkerPool<J extends PoolJob> {
       case 'log':
         this.#events.log(message.level, `thread ${thread.workerId}: ${message.message}`);
         break;
+      case 'request':
+        this.#answer(thread, message.requestId, message.request);
+        break;
     }
+  }
+
+  /** Answer a thread's forwarded request once the main thread has done it. */
+  #answer(thread: PoolThread<J>, requestId: number, request: ForwardedRequest): void {
+    this.#events.request(request, thread.workerId).then(
+      (results) => {
+        this.#send(thread, { type: 'reply', requestId, results });
+      },
+      (error: unknown) => {
+        this.#send(thread, { type: 'reply', requestId, error: forwardedError(error) });
+      },
+    );
   }
 
   #event(thread: PoolThread<J>, event: ThreadEvent): void {

@@ -2,7 +2,7 @@
  * The messages between the pool (main thread) and its worker threads. Everything here is
  * plain data that survives `postMessage`.
  */
-import type { JsonValue } from '@djtasks/tasks';
+import type { JsonValue, TaskResultStatus } from '@djtasks/tasks';
 
 /** A `TaskError` as plain fields. */
 export interface TaskErrorFields {
@@ -23,6 +23,68 @@ export interface ThreadInit {
   threadSetup: string | null;
   /** One Int32: 1 once the pool is closing, so that no further task is started. */
   control: SharedArrayBuffer;
+  /**
+   * The main thread's configured backends, by alias, as the thread's own configuration
+   * mirrors them: a task enqueued in the thread is forwarded to the main thread.
+   */
+  backends: Record<string, MirroredBackend>;
+}
+
+/** What a backend of the main thread declares, so that a thread validates tasks as it would. */
+export interface MirroredBackend {
+  /** Its class name, for the messages of `validateTask`. */
+  className: string;
+  queues: string[];
+  supportsDefer: boolean;
+  supportsPriority: boolean;
+  supportsGetResult: boolean;
+  supportsRetries: boolean;
+  /** Set when the backend could not be created in the main thread: why. */
+  unavailable?: string;
+}
+
+/** The fields of a task that `using()` may change, as plain data. */
+export interface TaskOverrides {
+  priority: number;
+  queueName: string;
+  /** Epoch ms, or `null`. */
+  runAfter: number | null;
+  backend: string;
+}
+
+/** A request from a task running in a thread to the main thread's backends. */
+export type ForwardedRequest =
+  | {
+      kind: 'enqueue';
+      /** `enqueueMany` rather than `enqueue`. */
+      many: boolean;
+      name: string;
+      overrides: TaskOverrides;
+      argsList: JsonValue[][];
+    }
+  | { kind: 'getResult'; backend: string; id: string };
+
+/** A `TaskResult` as plain fields; dates are epoch ms. */
+export interface ResultFields {
+  id: string;
+  name: string;
+  overrides: TaskOverrides;
+  status: TaskResultStatus;
+  enqueuedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  lastAttemptedAt: number | null;
+  args: JsonValue[];
+  backend: string;
+  errors: TaskErrorFields[];
+  workerIds: string[];
+  /** Set only when SUCCESSFUL. */
+  returnValue?: JsonValue;
+}
+
+/** An error raised in the main thread while answering a request; `path` for a `TaskJsonError`. */
+export interface ForwardedError extends TaskErrorFields {
+  path?: string;
 }
 
 /** One task attempt handed to a thread. */
@@ -45,7 +107,10 @@ export type ToThread =
   /** Fire the signal of every running task: the pool is closing and its grace period ended. */
   | { type: 'abort' }
   /** Start nothing more; stop once the running task has finished. */
-  | { type: 'close' };
+  | { type: 'close' }
+  /** The answer to a thread's forwarded request. */
+  | { type: 'reply'; requestId: number; results: ResultFields[] }
+  | { type: 'reply'; requestId: number; error: ForwardedError };
 
 /** Something that happened to one task in a thread. */
 export type ThreadEvent =
@@ -58,4 +123,6 @@ export type FromThread =
   | ThreadEvent[]
   | { type: 'ready' }
   | { type: 'initFailed'; error: TaskErrorFields }
-  | { type: 'log'; level: 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'warn' | 'error'; message: string }
+  /** A task in the thread enqueued a task or asked for a result: the main thread does it. */
+  | { type: 'request'; requestId: number; request: ForwardedRequest };

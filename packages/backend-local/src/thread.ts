@@ -4,12 +4,13 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import {
+  configureTasks,
   InvalidTask,
-  Task,
   TaskError,
   TaskResult,
   TaskResultStatus,
   type JsonValue,
+  type Task,
 } from '@djtasks/tasks';
 import {
   getRegisteredTask,
@@ -17,6 +18,7 @@ import {
   loadTaskModules,
   registeredTaskNames,
 } from '@djtasks/tasks/backend';
+import { forwardingConfig, PendingRequests, withOverrides } from './forwarding.ts';
 import type { ThreadSetup } from './options.ts';
 import type { FromThread, JobMessage, ThreadEvent, ThreadInit, ToThread } from './protocol.ts';
 
@@ -39,8 +41,12 @@ process.on('unhandledRejection', (reason) => {
 let current: JobMessage | undefined;
 let loaded: string[] = [];
 let teardown: (() => void | Promise<void>) | undefined;
+const requests = new PendingRequests(post);
 
 try {
+  // A task that enqueues a task from this thread reaches the main thread's backend of that
+  // alias. Installed first, so that a task module or threadSetup that configures tasks itself wins.
+  configureTasks(forwardingConfig(init.backends, init.taskModules, requests.forward));
   loaded = await loadTaskModules(init.taskModules);
   if (init.threadSetup !== null) {
     const module = (await import(init.threadSetup)) as { default?: unknown };
@@ -84,23 +90,8 @@ function taskFor(job: JobMessage): Task {
         `Add the module that defines it to taskModules in the tasks configuration.`,
     );
   }
-  const runAfter = registered.runAfter?.getTime() ?? null;
-  if (
-    registered.priority === job.priority &&
-    registered.queueName === job.queueName &&
-    registered.backend === job.backend &&
-    runAfter === job.runAfter
-  ) {
-    return registered;
-  }
   // The task as enqueued, with its using() changes; a Task is built without validation here.
-  return new Task({
-    ...registered,
-    priority: job.priority,
-    queueName: job.queueName,
-    backend: job.backend,
-    runAfter: job.runAfter === null ? null : new Date(job.runAfter),
-  });
+  return withOverrides(registered, job);
 }
 
 async function run(job: JobMessage, at: number): Promise<ThreadEvent> {
@@ -166,7 +157,17 @@ async function drain(): Promise<void> {
   if (isClosing()) await stop();
 }
 
-async function stop(): Promise<void> {
+let stopping: Promise<void> | undefined;
+
+/** Run the teardown once and end the thread. */
+function stop(): Promise<void> {
+  stopping ??= shutdown();
+  return stopping;
+}
+
+async function shutdown(): Promise<void> {
+  // A task may have left an enqueue to the main thread unawaited: let it arrive first.
+  await requests.settled();
   try {
     await teardown?.();
   } catch (error) {
@@ -190,6 +191,9 @@ port.on('message', (message: ToThread) => {
     case 'close':
       closing = true;
       if (!busy) void stop();
+      break;
+    case 'reply':
+      requests.settle(message);
       break;
   }
 });
