@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, URL */
 // The `djtasks` command: loads the compiled CLI when published, the TypeScript source in the workspace.
 import { existsSync } from 'node:fs';
 

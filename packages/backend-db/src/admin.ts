@@ -40,7 +40,10 @@ export async function prune(backend: DatabaseBackend, request: PruneRequest = {}
 }
 
 /** Counts by queue and status, the oldest ready task, and workers seen in the last `seenWithinMs`. */
-export async function status(backend: DatabaseBackend, seenWithinMs = 300_000): Promise<QueueStatus> {
+export async function status(
+  backend: DatabaseBackend,
+  seenWithinMs = 300_000,
+): Promise<QueueStatus> {
   const em = (await backend.getOrm()).em.fork() as unknown as EntityManager;
   const now = new Date();
   return queueStatus(em, dialectOf(em), backend.alias, now, new Date(now.getTime() - seenWithinMs));

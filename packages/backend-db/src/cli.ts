@@ -27,16 +27,23 @@ Commands:
 The configuration file (default: djtasks.config.ts, .js or .mjs in the current directory)
 default-exports defineConfig({ backends, taskModules }).`;
 
-const CONFIG_NAMES = ['djtasks.config.ts', 'djtasks.config.mts', 'djtasks.config.js', 'djtasks.config.mjs'];
+const CONFIG_NAMES = [
+  'djtasks.config.ts',
+  'djtasks.config.mts',
+  'djtasks.config.js',
+  'djtasks.config.mjs',
+];
 
 class UsageError extends Error {
   override name = 'UsageError';
 }
 
 function consoleLogger(verbosity: number): TaskLogger {
-  const write = (level: string) => (message: string, ...details: unknown[]) => {
-    console.error(`[djtasks] ${level} ${message}`, ...details);
-  };
+  const write =
+    (level: string) =>
+    (message: string, ...details: unknown[]) => {
+      console.error(`[djtasks] ${level} ${message}`, ...details);
+    };
   const off = () => {};
   return {
     debug: verbosity >= 2 ? write('DEBUG') : off,
@@ -70,12 +77,19 @@ async function loadConfig(path: string | undefined): Promise<TasksConfig> {
 function databaseBackend(alias: string): DatabaseBackend {
   const backend = taskBackends.get(alias);
   if (!(backend instanceof DatabaseBackend)) {
-    throw new UsageError(`Backend '${alias}' is not a database backend (it is ${backend.constructor.name}).`);
+    throw new UsageError(
+      `Backend '${alias}' is not a database backend (it is ${backend.constructor.name}).`,
+    );
   }
   return backend;
 }
 
-function number(option: string, value: string | undefined, check: (n: number) => boolean, rule: string): number | undefined {
+function number(
+  option: string,
+  value: string | undefined,
+  check: (n: number) => boolean,
+  rule: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || !check(n)) {
@@ -86,8 +100,12 @@ function number(option: string, value: string | undefined, check: (n: number) =>
 
 function queueList(value: string): string[] | '*' {
   if (value.trim() === '*') return '*';
-  const queues = value.split(',').map((q) => q.trim()).filter((q) => q !== '');
-  if (queues.length === 0) throw new UsageError(`--queue: name at least one queue, or '*' (got '${value}').`);
+  const queues = value
+    .split(',')
+    .map((q) => q.trim())
+    .filter((q) => q !== '');
+  if (queues.length === 0)
+    throw new UsageError(`--queue: name at least one queue, or '*' (got '${value}').`);
   return queues;
 }
 
@@ -110,7 +128,10 @@ async function runWorker(args: string[]): Promise<number> {
     strict: true,
   });
   const queues = queueList(values.queue);
-  const excludeQueues = values['exclude-queues'].split(',').map((q) => q.trim()).filter((q) => q !== '');
+  const excludeQueues = values['exclude-queues']
+    .split(',')
+    .map((q) => q.trim())
+    .filter((q) => q !== '');
   if (excludeQueues.length > 0 && queues !== '*') {
     throw new UsageError('--exclude-queues can only be used with --queue=*');
   }
@@ -118,15 +139,35 @@ async function runWorker(args: string[]): Promise<number> {
   if (workerId !== undefined && (workerId.trim() === '' || workerId.length > 64)) {
     throw new UsageError(`--worker-id: must be 1 to 64 characters (got '${workerId}').`);
   }
-  const interval = number('interval', values.interval, (n) => n >= 0, 'a finite number of seconds, zero or greater');
-  const lease = number('lease', values.lease, (n) => n > 0, 'a number of seconds greater than zero');
+  const interval = number(
+    'interval',
+    values.interval,
+    (n) => n >= 0,
+    'a finite number of seconds, zero or greater',
+  );
+  const lease = number(
+    'lease',
+    values.lease,
+    (n) => n > 0,
+    'a number of seconds greater than zero',
+  );
   const worker = new Worker({
     backend: databaseBackend(values.backend),
     queues,
     excludeQueues,
-    concurrency: number('concurrency', values.concurrency, (n) => Number.isInteger(n) && n > 0, 'a whole number greater than zero'),
+    concurrency: number(
+      'concurrency',
+      values.concurrency,
+      (n) => Number.isInteger(n) && n > 0,
+      'a whole number greater than zero',
+    ),
     batch: values.batch,
-    maxTasks: number('max-tasks', values['max-tasks'], (n) => Number.isInteger(n) && n > 0, 'a whole number greater than zero'),
+    maxTasks: number(
+      'max-tasks',
+      values['max-tasks'],
+      (n) => Number.isInteger(n) && n > 0,
+      'a whole number greater than zero',
+    ),
     workerId,
     pollIntervalMs: interval === undefined ? undefined : interval * 1000,
     leaseMs: lease === undefined ? undefined : lease * 1000,
@@ -137,7 +178,9 @@ async function runWorker(args: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      console.error(`[djtasks] Received ${signal} - shutting down gracefully... (send it again to force)`);
+      console.error(
+        `[djtasks] Received ${signal} - shutting down gracefully... (send it again to force)`,
+      );
       void worker.stop();
     } else {
       forced = true;
@@ -157,7 +200,10 @@ async function runWorker(args: string[]): Promise<number> {
 }
 
 async function runMigrate(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { backend: { type: 'string', default: 'default' } } });
+  const { values } = parseArgs({
+    args,
+    options: { backend: { type: 'string', default: 'default' } },
+  });
   const backend = databaseBackend(values.backend);
   const applied = await migrate((await backend.getOrm()).em as unknown as EntityManager);
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply.');
@@ -178,18 +224,28 @@ async function runPrune(args: string[]): Promise<number> {
   const zeroOrMore = (n: number) => n >= 0;
   const count = await prune(databaseBackend(values.backend), {
     minAgeDays: number('min-age-days', values['min-age-days'], zeroOrMore, 'zero or greater'),
-    failedMinAgeDays: number('failed-min-age-days', values['failed-min-age-days'], zeroOrMore, 'zero or greater'),
+    failedMinAgeDays: number(
+      'failed-min-age-days',
+      values['failed-min-age-days'],
+      zeroOrMore,
+      'zero or greater',
+    ),
     queues: queueList(values.queue),
     dryRun: values['dry-run'],
   });
-  console.log(values['dry-run'] ? `Would delete ${count} task result(s)` : `Deleted ${count} task result(s)`);
+  console.log(
+    values['dry-run'] ? `Would delete ${count} task result(s)` : `Deleted ${count} task result(s)`,
+  );
   return 0;
 }
 
 async function runStatus(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { backend: { type: 'string', default: 'default' }, json: { type: 'boolean', default: false } },
+    options: {
+      backend: { type: 'string', default: 'default' },
+      json: { type: 'boolean', default: false },
+    },
   });
   const report = await status(databaseBackend(values.backend));
   if (values.json) {
@@ -198,11 +254,15 @@ async function runStatus(args: string[]): Promise<number> {
   }
   console.log('queue\tstatus\tcount');
   for (const row of report.counts) console.log(`${row.queue}\t${row.status}\t${row.count}`);
-  const age = report.oldestReadyAt ? `${((Date.now() - report.oldestReadyAt.getTime()) / 1000).toFixed(1)} s` : 'none ready';
+  const age = report.oldestReadyAt
+    ? `${((Date.now() - report.oldestReadyAt.getTime()) / 1000).toFixed(1)} s`
+    : 'none ready';
   console.log(`oldest ready task: ${age}`);
   console.log(`workers seen in the last 5 minutes: ${report.workers.length}`);
   for (const w of report.workers) {
-    console.log(`  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}`);
+    console.log(
+      `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}`,
+    );
   }
   return 0;
 }
@@ -244,7 +304,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     await loadTaskModules(taskBackends.taskModules);
     return await command(args);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`djtasks ${name}: ${(error as Error).message}`);
       return 2;
     }

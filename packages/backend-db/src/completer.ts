@@ -25,11 +25,27 @@ export function outcomeOf(result: TaskResult): AttemptOutcome {
         availableAt: null,
       };
     case TaskResultStatus.FAILED:
-      return { id: result.id, status: 'FAILED', finishedAt: result.finishedAt, returnValue: null, errors, runAfter: null, availableAt: null };
+      return {
+        id: result.id,
+        status: 'FAILED',
+        finishedAt: result.finishedAt,
+        returnValue: null,
+        errors,
+        runAfter: null,
+        availableAt: null,
+      };
     case TaskResultStatus.READY:
     case TaskResultStatus.RUNNING: {
       const runAfter = result.task.runAfter;
-      return { id: result.id, status: 'READY', finishedAt: null, returnValue: null, errors, runAfter, availableAt: runAfter ?? new Date() };
+      return {
+        id: result.id,
+        status: 'READY',
+        finishedAt: null,
+        returnValue: null,
+        errors,
+        runAfter,
+        availableAt: runAfter ?? new Date(),
+      };
     }
   }
 }

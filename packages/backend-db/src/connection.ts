@@ -52,7 +52,10 @@ export async function openDatabase(
 }
 
 /** What another connection needs to reach the same database as `em`. */
-export function connectionInfo(em: EntityManager, sqlite: SqliteDialectOptions = {}): ConnectionInfo {
+export function connectionInfo(
+  em: EntityManager,
+  sqlite: SqliteDialectOptions = {},
+): ConnectionInfo {
   const config = em.config;
   if (dialectOf(em) === 'sqlite') {
     return {

@@ -1,8 +1,9 @@
 /**
  * The lease heartbeat, run in a worker thread with its own database connection so that it
  * keeps renewing leases while a task blocks the worker's event loop. It renews every lease
- * the worker holds (`status = 'RUNNING' and lease_owner = workerId`) and reports the worker
- * in the worker table. It never decides anything about tasks.
+ * of the tasks the worker told it it runs (a claim whose reply was lost is not among them, so
+ * its lease runs out and another pass takes it back) and reports the worker in the worker
+ * table. It never decides anything about tasks.
  */
 import { hostname } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,15 +23,21 @@ export interface HeartbeatData {
 }
 
 interface Beat {
-  run(leaseUntil: number, now: number): Promise<void>;
+  run(leaseUntil: number, now: number, ids: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 const data = workerData as HeartbeatData;
 let stopping = false;
 let wake: (() => void) | undefined;
-parentPort!.on('message', (message: { type: string }) => {
-  if (message.type === 'stop') {
+/** The ids of the tasks the worker runs now: only their leases are renewed. */
+const held = new Set<string>();
+parentPort!.on('message', (message: { type: string; ids?: string[] }) => {
+  if (message.type === 'hold') {
+    for (const id of message.ids!) held.add(id);
+  } else if (message.type === 'release') {
+    for (const id of message.ids!) held.delete(id);
+  } else if (message.type === 'stop') {
     stopping = true;
     wake?.();
   } else if (message.type === 'beat') {
@@ -45,15 +52,16 @@ async function connect(): Promise<Beat> {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(connection.path, { timeout: connection.busyTimeoutMs });
     const renew = db.prepare(
-      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and lease_owner = ?`,
+      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and lease_owner = ? ` +
+        `and id in (select value from json_each(?))`,
     );
     const seen = db.prepare(
       `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values (?, ?, ?, ?, ?, ?, ?) ` +
         `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
     );
     return {
-      run: (leaseUntil, now) => {
-        renew.run(leaseUntil, workerId);
+      run: (leaseUntil, now, ids) => {
+        if (ids.length > 0) renew.run(leaseUntil, workerId, JSON.stringify(ids));
         seen.run(workerId, backendName, host, pid, queues, now, now);
         return Promise.resolve();
       },
@@ -64,15 +72,20 @@ async function connect(): Promise<Beat> {
     };
   }
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ ...connection.pg, application_name: `djtasks heartbeat ${workerId}` });
+  const client = new pg.Client({
+    ...connection.pg,
+    application_name: `djtasks heartbeat ${workerId}`,
+  });
   client.on('error', () => {});
   await client.connect();
   return {
-    run: async (leaseUntil, now) => {
-      await client.query(
-        `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and lease_owner = $2`,
-        [new Date(leaseUntil), workerId],
-      );
+    run: async (leaseUntil, now, ids) => {
+      if (ids.length > 0) {
+        await client.query(
+          `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and lease_owner = $2 and id = any($3)`,
+          [new Date(leaseUntil), workerId, ids],
+        );
+      }
       await client.query(
         `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values ($1, $2, $3, $4, $5, $6, $6) ` +
           `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
@@ -90,7 +103,7 @@ async function main(): Promise<void> {
     try {
       beat ??= await connect();
       const now = Date.now();
-      await beat.run(now + data.leaseMs, now);
+      await beat.run(now + data.leaseMs, now, [...held]);
       parentPort!.postMessage({ type: 'renewed', at: now });
       backoff = 100;
       if (stopping) break;

@@ -35,9 +35,14 @@ export class Heartbeat {
     this.#exited = new Promise((resolve) => this.#thread.once('exit', () => resolve()));
   }
 
-  /** Renew now rather than at the next interval (after a claim). */
-  beat(): void {
-    this.#thread.postMessage({ type: 'beat' });
+  /** Renew the leases of `ids` (tasks this worker now runs) until they are released. */
+  hold(ids: string[]): void {
+    this.#thread.postMessage({ type: 'hold', ids });
+  }
+
+  /** Stop renewing the leases of `ids` (their outcome is stored). */
+  release(ids: string[]): void {
+    this.#thread.postMessage({ type: 'release', ids });
   }
 
   /** Stop renewing and close its connection. */

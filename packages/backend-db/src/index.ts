@@ -1,9 +1,5 @@
 /** A database backend for djtasks on MikroORM 7: SQLite or PostgreSQL, with a worker. */
-export {
-  DatabaseBackend,
-  enqueueThrough,
-  type DatabaseBackendOptions,
-} from './backend.ts';
+export { DatabaseBackend, enqueueThrough, type DatabaseBackendOptions } from './backend.ts';
 export { openDatabase, type ConnectionInfo } from './connection.ts';
 export {
   DJTASKS_MIGRATIONS,

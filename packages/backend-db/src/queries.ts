@@ -101,7 +101,12 @@ export async function claimRows(
   const set =
     `status = 'RUNNING', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ` +
     `started_at = coalesce(started_at, ?), last_attempted_at = ?, worker_ids = `;
-  const setParams = [workerId, dbDate(dialect, leaseUntil), dbDate(dialect, now), dbDate(dialect, now)];
+  const setParams = [
+    workerId,
+    dbDate(dialect, leaseUntil),
+    dbDate(dialect, now),
+    dbDate(dialect, now),
+  ];
   const pick =
     `select id from ${T} where status = 'READY' and available_at <= ? and ${where.sql} ` +
     `order by priority desc, available_at, id limit ?`;
@@ -172,7 +177,15 @@ export async function completeRows(
       const chunk = outcomes.slice(start, start + 1000);
       const params: unknown[] = [];
       for (const o of chunk) {
-        params.push(o.id, o.status, o.finishedAt, o.returnValue, o.errors, o.runAfter, o.availableAt);
+        params.push(
+          o.id,
+          o.status,
+          o.finishedAt,
+          o.returnValue,
+          o.errors,
+          o.runAfter,
+          o.availableAt,
+        );
       }
       params.push(workerId);
       const values = chunk.map(() => `(${placeholders(7)})`).join(', ');
@@ -287,9 +300,12 @@ export async function pruneRows(
   dialect: DialectName,
   options: PruneOptions,
 ): Promise<number> {
-  const where = queueWhere({ backendName: options.backendName, queues: options.queues, excludeQueues: [] });
-  const condition =
-    `${where.sql} and ((status = 'SUCCESSFUL' and finished_at <= ?) or (status = 'FAILED' and finished_at <= ?))`;
+  const where = queueWhere({
+    backendName: options.backendName,
+    queues: options.queues,
+    excludeQueues: [],
+  });
+  const condition = `${where.sql} and ((status = 'SUCCESSFUL' and finished_at <= ?) or (status = 'FAILED' and finished_at <= ?))`;
   const params = [
     ...where.params,
     dbDate(dialect, options.successfulBefore),
@@ -315,7 +331,13 @@ export interface QueueStatus {
   counts: { queue: string; status: string; count: number }[];
   oldestReadyAt: Date | null;
   /** Workers whose heartbeat was seen since `seenSince`, with the tasks they hold. */
-  workers: { workerId: string; hostname: string; pid: number; lastSeenAt: Date | null; running: number }[];
+  workers: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    lastSeenAt: Date | null;
+    running: number;
+  }[];
 }
 
 /** Report the queue's state for `backendName` as of `now`. */

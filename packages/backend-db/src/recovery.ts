@@ -36,7 +36,11 @@ export async function recoverAbandoned(
         options.reason ??
         `worker ${row.lease_owner ?? '?'} stopped renewing its lease during attempt ${row.attempts} ` +
           `(the process died or lost its database connection); the lease expired at ${String(row.lease_expires_at)}`;
-      const error = new TaskError({ exceptionClassPath: 'WorkerLost', message, traceback: message });
+      const error = new TaskError({
+        exceptionClassPath: 'WorkerLost',
+        message,
+        traceback: message,
+      });
       const errors = JSON.stringify([...readErrors(row), error]);
       const task = getRegisteredTask(row.task_name);
       const delay = task ? retryDelay(task, row.attempts, error) : null;
@@ -75,7 +79,10 @@ export async function recoverAbandoned(
     } catch {
       continue;
     }
-    taskFinished.send({ sender: backend.constructor as typeof DatabaseBackend, taskResult: result });
+    taskFinished.send({
+      sender: backend.constructor as typeof DatabaseBackend,
+      taskResult: result,
+    });
   }
   return report;
 }

@@ -52,7 +52,9 @@ function parseColumn(row: TaskRow, column: 'args' | 'worker_ids' | 'errors'): un
 export function readErrors(row: TaskRow): TaskError[] {
   try {
     return parseColumn(row, 'errors').map((error) =>
-      TaskError.fromJSON(error as { exceptionClassPath: string; message: string; traceback: string }),
+      TaskError.fromJSON(
+        error as { exceptionClassPath: string; message: string; traceback: string },
+      ),
     );
   } catch {
     return [];

@@ -22,9 +22,7 @@ export class DjtasksSqliteDialect extends SqliteDialect {
     const { busyTimeoutMs = 5000, synchronous = 'NORMAL' } = options;
     super({
       database: () => {
-        const { DatabaseSync: Database } = process.getBuiltinModule(
-          'node:sqlite',
-        ) as typeof import('node:sqlite');
+        const { DatabaseSync: Database } = process.getBuiltinModule('node:sqlite');
         const db: DatabaseSync = new Database(path, { timeout: busyTimeoutMs });
         db.exec('pragma journal_mode = wal');
         db.exec(`pragma synchronous = ${synchronous}`);
@@ -43,8 +41,7 @@ export class DjtasksSqliteDialect extends SqliteDialect {
             const text = /^\s*begin\s*;?\s*$/i.test(sql) ? 'begin immediate' : sql;
             const statement = prepare(text);
             return {
-              reader:
-                /^\s*(select|pragma|explain|with)/i.test(text) || /\breturning\b/i.test(text),
+              reader: /^\s*(select|pragma|explain|with)/i.test(text) || /\breturning\b/i.test(text),
               all: (params: readonly unknown[]) => statement.all(...(params as never[])),
               run: (params: readonly unknown[]) => statement.run(...(params as never[])),
               get: (params: readonly unknown[]) => statement.get(...(params as never[])),

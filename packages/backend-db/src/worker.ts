@@ -55,10 +55,17 @@ export interface WorkerSummary {
   retried: number;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+function positive(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  allowZero = false,
+): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new RangeError(`Worker: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${String(value)}).`);
+    throw new RangeError(
+      `Worker: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${String(value)}).`,
+    );
   }
   return v;
 }
@@ -88,6 +95,7 @@ export class Worker {
   #claimed = 0;
   #running: Promise<WorkerSummary> | undefined;
   #completer: Completer | undefined;
+  #heartbeat: Heartbeat | undefined;
 
   constructor(options: WorkerOptions = {}) {
     this.#options = options;
@@ -96,7 +104,10 @@ export class Worker {
       throw new RangeError(`Worker: workerId must be 1 to 64 characters (got '${this.workerId}').`);
     }
     this.#concurrency = positive('concurrency', options.concurrency, 10);
-    if (!Number.isInteger(this.#concurrency)) throw new RangeError(`Worker: concurrency must be a whole number (got ${this.#concurrency}).`);
+    if (!Number.isInteger(this.#concurrency))
+      throw new RangeError(
+        `Worker: concurrency must be a whole number (got ${this.#concurrency}).`,
+      );
     this.#lowWater = Math.max(1, Math.floor(this.#concurrency / 2));
     this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
     this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000);
@@ -105,7 +116,8 @@ export class Worker {
     if (options.excludeQueues?.length && queues !== '*') {
       throw new RangeError("Worker: excludeQueues can only be used with queues: '*'.");
     }
-    if (queues !== '*' && queues.length === 0) throw new RangeError('Worker: queues must name at least one queue, or be "*".');
+    if (queues !== '*' && queues.length === 0)
+      throw new RangeError('Worker: queues must name at least one queue, or be "*".');
   }
 
   /** The backend this worker runs tasks of (resolved from its alias on start). */
@@ -114,7 +126,9 @@ export class Worker {
       const chosen = this.#options.backend ?? 'default';
       const backend = typeof chosen === 'string' ? taskBackends.get(chosen) : chosen;
       if (!(backend instanceof DatabaseBackend)) {
-        throw new Error(`Backend '${backend.alias}' is not a database backend (it is ${backend.constructor.name}).`);
+        throw new Error(
+          `Backend '${backend.alias}' is not a database backend (it is ${backend.constructor.name}).`,
+        );
       }
       this.#backend = backend;
     }
@@ -124,7 +138,9 @@ export class Worker {
   /** Start in the background; `stop()` ends it. */
   start(): this {
     this.#running ??= this.#run();
-    this.#running.catch((error: unknown) => getTaskLogger().error(`worker ${this.workerId} stopped with an error`, error));
+    this.#running.catch((error: unknown) =>
+      getTaskLogger().error(`worker ${this.workerId} stopped with an error`, error),
+    );
     return this;
   }
 
@@ -170,7 +186,11 @@ export class Worker {
   }
 
   get #filter(): QueueFilter {
-    return { backendName: this.backend.alias, queues: this.#options.queues ?? ['default'], excludeQueues: this.#options.excludeQueues ?? [] };
+    return {
+      backendName: this.backend.alias,
+      queues: this.#options.queues ?? ['default'],
+      excludeQueues: this.#options.excludeQueues ?? [],
+    };
   }
 
   async #run(): Promise<WorkerSummary> {
@@ -180,7 +200,9 @@ export class Worker {
     const dialect = dialectOf(em);
     const queues = this.#filter.queues;
     const log = getTaskLogger();
-    log.info(`Starting worker worker_id=${this.workerId} backend=${backend.alias} queues=${queues === '*' ? '*' : queues.join(',')}`);
+    log.info(
+      `Starting worker worker_id=${this.workerId} backend=${backend.alias} queues=${queues === '*' ? '*' : queues.join(',')}`,
+    );
     if (this.#options.startupDelay !== false && this.#pollIntervalMs > 0 && !this.#options.batch) {
       await this.#sleep(Math.random() * this.#pollIntervalMs);
     }
@@ -194,9 +216,11 @@ export class Worker {
       leaseMs: this.#leaseMs,
       intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
     });
-    const listener = connection.dialect === 'postgresql' && this.#options.listen !== false
-      ? new ReadyListener(connection.pg, () => this.wake())
-      : undefined;
+    this.#heartbeat = heartbeat;
+    const listener =
+      connection.dialect === 'postgresql' && this.#options.listen !== false
+        ? new ReadyListener(connection.pg, () => this.wake())
+        : undefined;
     listener?.start();
     const unsubscribe = backend.onEnqueue(() => this.wake());
     this.#completer = new Completer(em, dialect, this.workerId);
@@ -214,7 +238,13 @@ export class Worker {
       await heartbeat.stop();
     }
     const written = this.#completer.written;
-    const summary = { workerId: this.workerId, claimed: this.#claimed, successful: written.SUCCESSFUL, failed: written.FAILED, retried: written.READY };
+    const summary = {
+      workerId: this.workerId,
+      claimed: this.#claimed,
+      successful: written.SUCCESSFUL,
+      failed: written.FAILED,
+      retried: written.READY,
+    };
     log.info(`Worker ${this.workerId} stopped: ${JSON.stringify(summary)}`);
     return summary;
   }
@@ -225,7 +255,9 @@ export class Worker {
     while (!this.#stopping) {
       const budget = maxTasks - this.#claimed;
       if (budget <= 0) {
-        getTaskLogger().info(`Run maximum tasks (${maxTasks}) on worker=${this.workerId} - exiting gracefully.`);
+        getTaskLogger().info(
+          `Run maximum tasks (${maxTasks}) on worker=${this.workerId} - exiting gracefully.`,
+        );
         return;
       }
       const free = Math.min(this.#concurrency - this.#inFlight.size, budget);
@@ -246,23 +278,29 @@ export class Worker {
                 );
           backoff = 100;
         } catch (error) {
-          getTaskLogger().warn(`worker ${this.workerId}: claiming tasks failed (${(error as Error).message}); retrying in ${backoff} ms`);
+          getTaskLogger().warn(
+            `worker ${this.workerId}: claiming tasks failed (${(error as Error).message}); retrying in ${backoff} ms`,
+          );
           await this.#sleep(backoff);
           backoff = Math.min(backoff * 2, 30_000);
           continue;
         }
         this.#claimed += rows.length;
+        this.#heartbeat!.hold(rows.map((row) => row.id));
         for (const row of rows) this.#startTask(row);
         if (rows.length < free) {
           if (seq === this.#wakeSeq) this.#mayHaveWork = false;
           if (!batch) await this.#scheduleNext(em);
         }
-        if (this.#mayHaveWork && this.#concurrency - this.#inFlight.size >= this.#lowWater) continue;
+        if (this.#mayHaveWork && this.#concurrency - this.#inFlight.size >= this.#lowWater)
+          continue;
       }
       if (batch && !this.#mayHaveWork && this.#inFlight.size === 0) {
         await this.#completer!.idle();
         if (this.#mayHaveWork) continue;
-        getTaskLogger().info(`No more tasks to run for worker_id=${this.workerId} - exiting gracefully.`);
+        getTaskLogger().info(
+          `No more tasks to run for worker_id=${this.workerId} - exiting gracefully.`,
+        );
         return;
       }
       await this.#waitForWake();
@@ -281,7 +319,8 @@ export class Worker {
   #waitForWake(): Promise<void> {
     const now = Date.now();
     let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#pollIntervalMs;
-    if (this.#nextDueAt !== Number.POSITIVE_INFINITY) timeout = Math.min(timeout, Math.max(0, this.#nextDueAt - now));
+    if (this.#nextDueAt !== Number.POSITIVE_INFINITY)
+      timeout = Math.min(timeout, Math.max(0, this.#nextDueAt - now));
     return new Promise((resolve) => {
       const timer = Number.isFinite(timeout)
         ? setTimeout(() => {
@@ -298,6 +337,7 @@ export class Worker {
 
   #startTask(row: TaskRow): void {
     const run = this.#runTask(row).finally(() => {
+      this.#heartbeat!.release([row.id]);
       this.#inFlight.delete(row.id);
       this.#wake(false);
     });
@@ -333,7 +373,10 @@ export class Worker {
     const pending = Promise.all(this.#inFlight.values());
     if (this.#abortController.signal.aborted) {
       const grace = this.#options.abortGraceMs ?? 5000;
-      const settled = await Promise.race([pending.then(() => true), sleep(grace).then(() => false)]);
+      const settled = await Promise.race([
+        pending.then(() => true),
+        sleep(grace).then(() => false),
+      ]);
       if (!settled) {
         await this.#completer!.idle();
         await recoverAbandoned(this.backend, em, dialect, {
@@ -363,13 +406,20 @@ export class Worker {
             backendName: this.backend.alias,
             queues: '*',
             successfulBefore: new Date(lastPrune - retention.minAgeDays * day),
-            failedBefore: new Date(lastPrune - (retention.failedMinAgeDays ?? retention.minAgeDays) * day),
+            failedBefore: new Date(
+              lastPrune - (retention.failedMinAgeDays ?? retention.minAgeDays) * day,
+            ),
             dryRun: false,
           });
-          if (deleted > 0) getTaskLogger().info(`worker ${this.workerId}: pruned ${deleted} finished task result(s)`);
+          if (deleted > 0)
+            getTaskLogger().info(
+              `worker ${this.workerId}: pruned ${deleted} finished task result(s)`,
+            );
         }
       } catch (error) {
-        getTaskLogger().warn(`worker ${this.workerId}: recovery pass failed (${(error as Error).message})`);
+        getTaskLogger().warn(
+          `worker ${this.workerId}: recovery pass failed (${(error as Error).message})`,
+        );
       }
       await this.#sleep(interval);
     }

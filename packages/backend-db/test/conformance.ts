@@ -16,7 +16,12 @@ export function conformance(dialect: 'sqlite' | 'postgresql'): void {
     backend: () => ({ backend: DatabaseBackend, options: { database: db.url } }),
     executes: true,
     startWorker: () => {
-      const worker = new Worker({ queues: '*', concurrency: 4, startupDelay: false, pollIntervalMs: 500 });
+      const worker = new Worker({
+        queues: '*',
+        concurrency: 4,
+        startupDelay: false,
+        pollIntervalMs: 500,
+      });
       worker.start();
       return Promise.resolve(async () => {
         await worker.stop();

@@ -5,7 +5,8 @@ import pg from 'pg';
 import { migrate, openDatabase } from '../src/index.ts';
 
 /** The PostgreSQL server the tests use (a database per test file is created on it). */
-export const PG_ADMIN_URL = process.env['DJTASKS_TEST_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env['DJTASKS_TEST_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /** A scratch database that a test file owns: its URL, and a function that drops it. */
 export interface ScratchDatabase {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EntityManager } from '@mikro-orm/sql';
+import pg from 'pg';
 import { configureTasks, taskBackends, TaskResultStatus } from '@djtasks/tasks';
 import { DatabaseBackend, TASK_RESULT_TABLE } from '../src/index.ts';
 import {
@@ -15,7 +16,10 @@ import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
 import { killWorkerProcesses, startWorkerProcess, waitUntil } from './processes.ts';
 
 /** The tests that run real `djtasks worker` processes against a real database. */
-export function processSuite(dialect: 'sqlite' | 'postgresql', options: { workers: number; tasks: number }): void {
+export function processSuite(
+  dialect: 'sqlite' | 'postgresql',
+  options: { workers: number; tasks: number },
+): void {
   describe(`worker processes (${dialect})`, () => {
     let db: ScratchDatabase;
 
@@ -28,7 +32,9 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
     });
     beforeEach(async () => {
       configureTasks({
-        backends: { default: { backend: DatabaseBackend, queues: [], options: { database: db.url } } },
+        backends: {
+          default: { backend: DatabaseBackend, queues: [], options: { database: db.url } },
+        },
       });
       await sql(`delete from ${TASK_RESULT_TABLE}`);
       await sql(`delete from ${RUNS_TABLE}`);
@@ -39,7 +45,10 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
       configureTasks();
     });
 
-    async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
+    async function sql<T = Record<string, unknown>>(
+      query: string,
+      params: unknown[] = [],
+    ): Promise<T[]> {
       const backend = taskBackends.get('default') as DatabaseBackend;
       const em = (await backend.getOrm()).em.fork() as unknown as EntityManager;
       return em.execute<T[]>(query, params);
@@ -57,8 +66,13 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
         startWorkerProcess(db.url, ['--batch', '--concurrency', '8', '--worker-id', `batch-${i}`]),
       );
       const exits = await Promise.all(workers.map((w) => w.exited));
-      for (const [i, exit] of exits.entries()) expect(exit, workers[i]!.output()).toEqual({ code: 0, signal: null });
-      expect(await count(`select count(*) from ${TASK_RESULT_TABLE} where status = 'SUCCESSFUL' and attempts = 1`)).toBe(options.tasks);
+      for (const [i, exit] of exits.entries())
+        expect(exit, workers[i]!.output()).toEqual({ code: 0, signal: null });
+      expect(
+        await count(
+          `select count(*) from ${TASK_RESULT_TABLE} where status = 'SUCCESSFUL' and attempts = 1`,
+        ),
+      ).toBe(options.tasks);
       expect(await count(`select count(*) from ${RUNS_TABLE}`)).toBe(options.tasks);
       expect(await count(`select count(distinct task_id) from ${RUNS_TABLE}`)).toBe(options.tasks);
     });
@@ -66,13 +80,34 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
     it('takes back the tasks of a worker killed with SIGKILL, recording the lost attempt', async () => {
       const retried = await hangsFirstTime.enqueueMany([[], [], []]);
       const lost = await hangs.enqueue();
-      const first = startWorkerProcess(db.url, ['--concurrency', '8', '--lease', '1', '--worker-id', 'doomed']);
-      await waitUntil('the first worker runs all four tasks', async () => (await count(`select count(*) from ${RUNS_TABLE}`)) === 4);
+      const first = startWorkerProcess(db.url, [
+        '--concurrency',
+        '8',
+        '--lease',
+        '1',
+        '--worker-id',
+        'doomed',
+      ]);
+      await waitUntil(
+        'the first worker runs all four tasks',
+        async () => (await count(`select count(*) from ${RUNS_TABLE}`)) === 4,
+      );
       first.child.kill('SIGKILL');
       expect((await first.exited).signal).toBe('SIGKILL');
-      const second = startWorkerProcess(db.url, ['--concurrency', '8', '--lease', '1', '--worker-id', 'rescuer']);
-      await waitUntil('every task is finished', async () =>
-        (await count(`select count(*) from ${TASK_RESULT_TABLE} where status in ('SUCCESSFUL', 'FAILED')`)) === 4,
+      const second = startWorkerProcess(db.url, [
+        '--concurrency',
+        '8',
+        '--lease',
+        '1',
+        '--worker-id',
+        'rescuer',
+      ]);
+      await waitUntil(
+        'every task is finished',
+        async () =>
+          (await count(
+            `select count(*) from ${TASK_RESULT_TABLE} where status in ('SUCCESSFUL', 'FAILED')`,
+          )) === 4,
       );
       second.child.kill('SIGTERM');
       expect(await second.exited, second.output()).toEqual({ code: 0, signal: null });
@@ -88,18 +123,40 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
       await lost.refresh();
       expect(lost.status).toBe(TaskResultStatus.FAILED);
       expect(lost.errors.map((e) => e.exceptionClassPath)).toEqual(['WorkerLost']);
-      expect(await count(`select count(*) from ${TASK_RESULT_TABLE} where status = 'RUNNING'`)).toBe(0);
+      expect(
+        await count(`select count(*) from ${TASK_RESULT_TABLE} where status = 'RUNNING'`),
+      ).toBe(0);
       expect(await count(`select count(*) from ${RUNS_TABLE}`)).toBe(7);
     });
 
     it('never runs a task twice while its worker blocks the event loop longer than the lease', async () => {
       const results = await blocksEventLoop.enqueueMany([[2500], [2500]]);
-      const blocker = startWorkerProcess(db.url, ['--concurrency', '2', '--lease', '0.6', '--worker-id', 'blocker']);
-      await waitUntil('the first worker starts a blocking task', async () => (await count(`select count(*) from ${RUNS_TABLE}`)) >= 1);
+      const blocker = startWorkerProcess(db.url, [
+        '--concurrency',
+        '2',
+        '--lease',
+        '0.6',
+        '--worker-id',
+        'blocker',
+      ]);
+      await waitUntil(
+        'the first worker starts a blocking task',
+        async () => (await count(`select count(*) from ${RUNS_TABLE}`)) >= 1,
+      );
       // A second worker looks for expired leases every 0.3 s while the first one is blocked.
-      const watcher = startWorkerProcess(db.url, ['--concurrency', '2', '--lease', '0.6', '--worker-id', 'watcher']);
-      await waitUntil('both tasks are finished', async () =>
-        (await count(`select count(*) from ${TASK_RESULT_TABLE} where status = 'SUCCESSFUL'`)) === 2,
+      const watcher = startWorkerProcess(db.url, [
+        '--concurrency',
+        '2',
+        '--lease',
+        '0.6',
+        '--worker-id',
+        'watcher',
+      ]);
+      await waitUntil(
+        'both tasks are finished',
+        async () =>
+          (await count(`select count(*) from ${TASK_RESULT_TABLE} where status = 'SUCCESSFUL'`)) ===
+          2,
       );
       blocker.child.kill('SIGTERM');
       watcher.child.kill('SIGTERM');
@@ -117,7 +174,10 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
       const running = await sleepsThenReturns.enqueue(800);
       const waiting = await sleepsThenReturns.enqueue(1);
       const worker = startWorkerProcess(db.url, ['--concurrency', '1', '--worker-id', 'graceful']);
-      await waitUntil('the first task runs', async () => (await count(`select count(*) from ${RUNS_TABLE}`)) === 1);
+      await waitUntil(
+        'the first task runs',
+        async () => (await count(`select count(*) from ${RUNS_TABLE}`)) === 1,
+      );
       worker.child.kill('SIGTERM');
       expect(await worker.exited, worker.output()).toEqual({ code: 0, signal: null });
       await running.refresh();
@@ -130,9 +190,14 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
     it('on a second SIGTERM aborts running tasks, records them FAILED and exits 1', async () => {
       const result = await waitsForAbort.enqueue();
       const worker = startWorkerProcess(db.url, ['--concurrency', '1', '--worker-id', 'forced']);
-      await waitUntil('the task runs', async () => (await count(`select count(*) from ${RUNS_TABLE}`)) === 1);
+      await waitUntil(
+        'the task runs',
+        async () => (await count(`select count(*) from ${RUNS_TABLE}`)) === 1,
+      );
       worker.child.kill('SIGTERM');
-      await waitUntil('the worker acknowledges the first signal', () => Promise.resolve(worker.output().includes('shutting down gracefully')));
+      await waitUntil('the worker acknowledges the first signal', () =>
+        Promise.resolve(worker.output().includes('shutting down gracefully')),
+      );
       worker.child.kill('SIGTERM');
       expect(await worker.exited, worker.output()).toEqual({ code: 1, signal: null });
       await result.refresh();
@@ -140,5 +205,41 @@ export function processSuite(dialect: 'sqlite' | 'postgresql', options: { worker
       expect(result.errors[0]!.message).toBe('aborted by the worker');
       expect(await statuses()).toHaveLength(1);
     });
+
+    it.runIf(dialect === 'postgresql')(
+      'loses nothing and runs nothing twice when its database connections are cut mid-run',
+      async () => {
+        const total = 300;
+        await sleepsThenReturns.enqueueMany(Array.from({ length: total }, () => [10] as [number]));
+        const worker = startWorkerProcess(db.url, ['--concurrency', '10', '--worker-id', 'cut']);
+        const done = () =>
+          count(`select count(*) from ${TASK_RESULT_TABLE} where status = 'SUCCESSFUL'`);
+        await waitUntil('a first part of the tasks is done', async () => (await done()) >= 30);
+        await taskBackends.close(); // the test's own connections reopen afterwards
+        const admin = new pg.Client({
+          connectionString: db.url,
+          application_name: 'djtasks-test-admin',
+        });
+        await admin.connect();
+        try {
+          // Every connection of the worker (queries, heartbeat, LISTEN), not the side table's.
+          const { rowCount } = await admin.query(
+            `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() ` +
+              `and pid <> pg_backend_pid() and application_name not in ('djtasks-test-side', 'djtasks-test-admin')`,
+          );
+          expect(rowCount).toBeGreaterThan(0);
+        } finally {
+          await admin.end();
+        }
+        await waitUntil('every task is done', async () => (await done()) === total, 60_000);
+        worker.child.kill('SIGTERM');
+        expect(await worker.exited, worker.output()).toEqual({ code: 0, signal: null });
+        expect(await count(`select count(*) from ${TASK_RESULT_TABLE} where attempts <> 1`)).toBe(
+          0,
+        );
+        expect(await count(`select count(*) from ${RUNS_TABLE}`)).toBe(total);
+        expect(await count(`select count(distinct task_id) from ${RUNS_TABLE}`)).toBe(total);
+      },
+    );
   });
 }

@@ -16,14 +16,18 @@ const started = new Set<ChildProcess>();
 
 /** Start `djtasks worker` with `args` against the database at `url`. */
 export function startWorkerProcess(url: string, args: string[]): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, '--config', CONFIG, '-v', '1', 'worker', '--no-startup-delay', ...args], {
-    env: { ...process.env, DJTASKS_TEST_DB: url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, '--config', CONFIG, '-v', '1', 'worker', '--no-startup-delay', ...args],
+    {
+      env: { ...process.env, DJTASKS_TEST_DB: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   started.add(child);
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       started.delete(child);
@@ -37,14 +41,28 @@ export function startWorkerProcess(url: string, args: string[]): WorkerProcess {
 export async function killWorkerProcesses(): Promise<void> {
   const alive = [...started];
   for (const child of alive) child.kill('SIGKILL');
-  await Promise.all(alive.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)))));
+  await Promise.all(
+    alive.map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve(null)
+            : child.once('exit', resolve),
+        ),
+    ),
+  );
 }
 
 /** Poll `check` until it returns true; throw naming `what` after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
     await sleep(50);
   }
 }
