@@ -1,9 +1,6 @@
 /**
  * Runs once in each thread of the `threadpool` backend: the thread opens its own database
  * connection on first use (see `getOrm`) and closes it when the pool stops.
- *
- * Tasks that a task enqueues from inside a thread (the "report ready" notification) run
- * at once in that thread: threads keep djtasks' default ImmediateBackend.
  */
 import { closeOrm } from './db.ts';
 
