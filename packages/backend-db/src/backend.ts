@@ -147,7 +147,7 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       enqueuedAt,
     }));
     const dialect = dialectOf(em);
-    if (rows.length > 3000) {
+    if (rows.length > 3000 && dialect === 'sqlite') {
       await em.transactional((tem) => insertRows(tem, dialect, rows));
     } else {
       await insertRows(em, dialect, rows);

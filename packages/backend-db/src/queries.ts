@@ -24,12 +24,36 @@ const INSERT_COLUMNS =
 /** Rows per INSERT statement: keeps the parameter count under every database's limit. */
 export const INSERT_CHUNK = 3000;
 
-/** Insert rows with one statement (per {@link INSERT_CHUNK} rows). */
+/**
+ * Insert rows of one task with one statement (per {@link INSERT_CHUNK} rows). On PostgreSQL the
+ * ids and arguments travel as one JSON parameter, which PostgreSQL parses far faster than
+ * thousands of bound parameters.
+ */
 export async function insertRows(
   em: EntityManager,
   dialect: DialectName,
   rows: readonly NewTaskRow[],
 ): Promise<void> {
+  if (dialect === 'postgresql' && rows.length > 1 && sameTask(rows)) {
+    const first = rows[0]!;
+    await em.execute(
+      `insert into ${T} (${INSERT_COLUMNS}) ` +
+        `select x.id, 'READY', ?, ?, ?, ?, x.args, ?::timestamptz, ?::timestamptz, ?::timestamptz ` +
+        `from json_to_recordset(?::json) as x(id text, args text)`,
+      [
+        first.taskName,
+        first.queueName,
+        first.backendName,
+        first.priority,
+        first.runAfter,
+        first.runAfter ?? first.enqueuedAt,
+        first.enqueuedAt,
+        JSON.stringify(rows.map((row) => ({ id: row.id, args: row.args }))),
+      ],
+      'run',
+    );
+    return;
+  }
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
     const params: unknown[] = [];
@@ -50,6 +74,18 @@ export async function insertRows(
     const values = chunk.map(() => `(${placeholders(10)})`).join(', ');
     await em.execute(`insert into ${T} (${INSERT_COLUMNS}) values ${values}`, params, 'run');
   }
+}
+
+function sameTask(rows: readonly NewTaskRow[]): boolean {
+  const first = rows[0]!;
+  return rows.every(
+    (row) =>
+      row.taskName === first.taskName &&
+      row.queueName === first.queueName &&
+      row.priority === first.priority &&
+      row.runAfter === first.runAfter &&
+      row.enqueuedAt === first.enqueuedAt,
+  );
 }
 
 /** Fetch one row by id. */

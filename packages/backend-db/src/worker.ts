@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/sql';
 import { taskBackends } from '@djtasks/tasks';
-import { getTaskLogger, randomId, runTaskAttempt } from '@djtasks/tasks/backend';
+import { getTaskLogger, invokeTask, randomId, runTaskAttempt } from '@djtasks/tasks/backend';
 import { DatabaseBackend } from './backend.ts';
 import { Completer, badRowOutcome, outcomeOf } from './completer.ts';
 import { connectionInfo } from './connection.ts';
@@ -85,7 +85,10 @@ export class Worker {
   readonly #lowWater: number;
   readonly #abortController = new AbortController();
   readonly #stopController = new AbortController();
+  /** Tasks whose function is running: what `concurrency` limits. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Tasks not yet settled (function running or outcome being stored). */
+  readonly #settling = new Set<Promise<void>>();
   #backend: DatabaseBackend | undefined;
   #stopping = false;
   #mayHaveWork = true;
@@ -296,6 +299,7 @@ export class Worker {
           continue;
       }
       if (batch && !this.#mayHaveWork && this.#inFlight.size === 0) {
+        await Promise.all(this.#settling);
         await this.#completer!.idle();
         if (this.#mayHaveWork) continue;
         getTaskLogger().info(
@@ -336,15 +340,20 @@ export class Worker {
   }
 
   #startTask(row: TaskRow): void {
-    const run = this.#runTask(row).finally(() => {
+    // The slot frees when the task's function ends; the lease is held until its outcome is stored.
+    const freeSlot = () => {
+      if (this.#inFlight.delete(row.id)) this.#wake(false);
+    };
+    const run = this.#runTask(row, freeSlot).finally(() => {
       this.#heartbeat!.release([row.id]);
-      this.#inFlight.delete(row.id);
-      this.#wake(false);
+      this.#settling.delete(run);
+      freeSlot();
     });
     this.#inFlight.set(row.id, run);
+    this.#settling.add(run);
   }
 
-  async #runTask(row: TaskRow): Promise<void> {
+  async #runTask(row: TaskRow, freeSlot: () => void): Promise<void> {
     const completer = this.#completer!;
     let result;
     try {
@@ -359,6 +368,13 @@ export class Worker {
       backend: this.backend,
       workerId: this.workerId,
       signal: this.#abortController.signal,
+      execute: async (attempt, signal) => {
+        try {
+          return await invokeTask(attempt, signal);
+        } finally {
+          freeSlot();
+        }
+      },
       persist: async (attempt) => {
         const outcome = outcomeOf(attempt);
         await completer.write(outcome);
@@ -370,7 +386,7 @@ export class Worker {
   }
 
   async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
-    const pending = Promise.all(this.#inFlight.values());
+    const pending = Promise.all(this.#settling);
     if (this.#abortController.signal.aborted) {
       const grace = this.#options.abortGraceMs ?? 5000;
       const settled = await Promise.race([
