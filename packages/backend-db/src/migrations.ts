@@ -81,6 +81,8 @@ begin
   perform pg_notify('${READY_CHANNEL}', '');
   return null;
 end $$`,
+            // A queue table changes fast: keep its planner statistics and dead rows in check.
+            `alter table ${T} set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)`,
             `create trigger ${T}_notify after insert on ${T} for each statement execute function djtasks_notify_ready()`,
           ];
         case 'sqlite':
