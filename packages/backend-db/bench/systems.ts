@@ -105,7 +105,7 @@ async function pgboss(connectionString: string): Promise<BenchSystem> {
   });
   boss.on('error', () => {});
   await boss.start();
-  if (!(await boss.getQueue('bench'))) await boss.createQueue('bench', { notify: true } as never);
+  if (!(await boss.getQueue('bench'))) await boss.createQueue('bench', { notify: true });
   return {
     enqueueOne: async () => {
       await boss.send('bench', {});
