@@ -130,12 +130,12 @@ export function processSuite(
     });
 
     it('never runs a task twice while its worker blocks the event loop longer than the lease', async () => {
-      const results = await blocksEventLoop.enqueueMany([[2500], [2500]]);
+      const results = await blocksEventLoop.enqueueMany([[3000], [3000]]);
       const blocker = startWorkerProcess(db.url, [
         '--concurrency',
         '2',
         '--lease',
-        '0.6',
+        '1.2',
         '--worker-id',
         'blocker',
       ]);
@@ -143,12 +143,12 @@ export function processSuite(
         'the first worker starts a blocking task',
         async () => (await count(`select count(*) from ${RUNS_TABLE}`)) >= 1,
       );
-      // A second worker looks for expired leases every 0.3 s while the first one is blocked.
+      // A second worker looks for expired leases every 0.6 s while the first one is blocked.
       const watcher = startWorkerProcess(db.url, [
         '--concurrency',
         '2',
         '--lease',
-        '0.6',
+        '1.2',
         '--worker-id',
         'watcher',
       ]);
