@@ -207,7 +207,7 @@ async function benchSqlite(): Promise<void> {
       backends: { default: { backend: DatabaseBackend, queues: [], options: { database: file } } },
     });
     const backend = taskBackends.get('default') as InstanceType<typeof DatabaseBackend>;
-    await migrate((await backend.getOrm()).em as never);
+    await migrate((await backend.getOrm()).em);
     let t = performance.now();
     for (let i = 0; i < ONE_AT_A_TIME; i++) await benchNoop.enqueue();
     row(

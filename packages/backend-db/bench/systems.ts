@@ -41,7 +41,7 @@ async function djtasks(database: string): Promise<BenchSystem> {
     backends: { default: { backend: DatabaseBackend, queues: [], options: { database } } },
   });
   const backend = taskBackends.get('default') as DatabaseBackend;
-  await migrate((await backend.getOrm()).em as never);
+  await migrate((await backend.getOrm()).em);
   return {
     enqueueOne: async () => {
       await benchNoop.enqueue();

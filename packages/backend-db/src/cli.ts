@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { EntityManager } from '@mikro-orm/sql';
 import { configureTasks, taskBackends, type TaskLogger, type TasksConfig } from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
 import { prune, status } from './admin.ts';
@@ -205,7 +204,7 @@ async function runMigrate(args: string[]): Promise<number> {
     options: { backend: { type: 'string', default: 'default' } },
   });
   const backend = databaseBackend(values.backend);
-  const applied = await migrate((await backend.getOrm()).em as unknown as EntityManager);
+  const applied = await migrate((await backend.getOrm()).em);
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply.');
   return 0;
 }

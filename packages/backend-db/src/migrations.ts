@@ -1,3 +1,4 @@
+import type { EntityManager as AnyEntityManager } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { Migration } from '@mikro-orm/migrations';
 import { dialectOf, type DialectName } from './dialect.ts';
@@ -94,11 +95,12 @@ end $$`,
 ];
 
 /**
- * Apply the djtasks migrations that `em`'s database has not had yet, each in its own
+ * Apply the djtasks migrations that the database of `target` (an `EntityManager`, e.g. `orm.em`) has not had yet, each in its own
  * transaction, recording them in `djtasks_migrations`. Safe to run from several processes
  * at once. Resolves with the names it applied.
  */
-export async function migrate(em: EntityManager): Promise<string[]> {
+export async function migrate(target: AnyEntityManager | EntityManager): Promise<string[]> {
+  const em = target as unknown as EntityManager;
   const dialect = dialectOf(em);
   const ts = dialect === 'postgresql' ? 'timestamptz' : 'datetime';
   const fork = em.fork();

@@ -58,7 +58,7 @@ export async function scratchSqlite(): Promise<ScratchDatabase> {
 async function migrateUrl(url: string): Promise<void> {
   const orm = await openDatabase(url);
   try {
-    await migrate(orm.em as never);
+    await migrate(orm.em);
   } finally {
     await orm.close();
   }
