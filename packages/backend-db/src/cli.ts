@@ -17,7 +17,8 @@ const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
 
 Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
-            --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS --no-startup-delay
+            --prefetch N --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS
+            --no-startup-delay
   migrate   Create or update the task tables: --backend NAME
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
@@ -116,6 +117,7 @@ async function runWorker(args: string[]): Promise<number> {
       queue: { type: 'string', default: 'default' },
       'exclude-queues': { type: 'string', default: '' },
       concurrency: { type: 'string' },
+      prefetch: { type: 'string' },
       batch: { type: 'boolean', default: false },
       'max-tasks': { type: 'string' },
       'worker-id': { type: 'string' },
@@ -159,6 +161,12 @@ async function runWorker(args: string[]): Promise<number> {
       values.concurrency,
       (n) => Number.isInteger(n) && n > 0,
       'a whole number greater than zero',
+    ),
+    prefetch: number(
+      'prefetch',
+      values.prefetch,
+      (n) => Number.isInteger(n) && n >= 0,
+      'a whole number, zero or greater',
     ),
     batch: values.batch,
     maxTasks: number(

@@ -15,6 +15,8 @@ export class Heartbeat {
   readonly #thread: Thread;
   #exited: Promise<void>;
   #lastError: string | undefined;
+  /** Ids to release, sent in one message once the current burst of outcomes is handled. */
+  #releasing: string[] = [];
 
   constructor(data: HeartbeatData) {
     this.#thread = new Thread(threadUrl, { workerData: data });
@@ -40,13 +42,21 @@ export class Heartbeat {
     this.#thread.postMessage({ type: 'hold', ids });
   }
 
-  /** Stop renewing the leases of `ids` (their outcome is stored). */
-  release(ids: string[]): void {
-    this.#thread.postMessage({ type: 'release', ids });
+  /** Stop renewing the leases of `ids` (their outcome is stored, or their claim undone). */
+  release(ids: readonly string[]): void {
+    if (this.#releasing.length === 0) setImmediate(() => this.#flushReleases());
+    this.#releasing.push(...ids);
+  }
+
+  #flushReleases(): void {
+    if (this.#releasing.length === 0) return;
+    this.#thread.postMessage({ type: 'release', ids: this.#releasing });
+    this.#releasing = [];
   }
 
   /** Stop renewing and close its connection. */
   async stop(): Promise<void> {
+    this.#flushReleases();
     this.#thread.postMessage({ type: 'stop' });
     const timer = setTimeout(() => void this.#thread.terminate(), 5000);
     await this.#exited;

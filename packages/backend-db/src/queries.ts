@@ -118,6 +118,26 @@ function queueWhere(filter: QueueFilter, prefix = ''): { sql: string; params: un
 }
 
 /**
+ * A claimed row, with what the claim overwrote (so that {@link releaseRows} can undo a claim
+ * whose task was never started) and its `available_at` in milliseconds (for claim order).
+ */
+export interface ClaimedRow extends TaskRow {
+  prev_worker_ids: string;
+  prev_started_at: unknown;
+  prev_last_attempted_at: unknown;
+  available_ms: number;
+}
+
+/** Order claimed rows as the claim does: priority desc, then `available_at`, then id. */
+export function compareClaimOrder(a: ClaimedRow, b: ClaimedRow): number {
+  return (
+    b.priority - a.priority ||
+    a.available_ms - b.available_ms ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/**
  * Claim up to `limit` ready rows for `workerId` in one statement: mark them RUNNING, count the
  * attempt, append the worker id and give them a lease until `leaseUntil`. On PostgreSQL the
  * rows are locked with SKIP LOCKED so concurrent workers claim disjoint rows; on SQLite the
@@ -132,7 +152,7 @@ export async function claimRows(
   limit: number,
   now: Date,
   leaseUntil: Date,
-): Promise<TaskRow[]> {
+): Promise<ClaimedRow[]> {
   // On SQLite, `+column` keeps the planner off the queue index (which would sort every READY
   // row of the queue on each claim) and on the READY index, read in claim order up to the limit.
   const where = queueWhere(filter, dialect === 'sqlite' ? '+' : '');
@@ -145,31 +165,91 @@ export async function claimRows(
     dbDate(dialect, now),
     dbDate(dialect, now),
   ];
-  const pick =
-    `select id from ${T} where status = 'READY' and available_at <= ? and ${where.sql} ` +
+  const ready =
+    `from ${T} where status = 'READY' and available_at <= ? and ${where.sql} ` +
     `order by priority desc, available_at, id limit ?`;
-  const pickParams = [dbDate(dialect, now), ...where.params, limit];
-  let rows: TaskRow[];
+  const readyParams = [dbDate(dialect, now), ...where.params, limit];
+  let rows: ClaimedRow[];
   if (dialect === 'postgresql') {
-    // Unqualified columns in SET expressions are the table's: `picked` has only `id`.
-    rows = await em.execute<TaskRow[]>(
-      `with picked as (${pick} for update skip locked) ` +
+    // Unqualified columns in SET expressions are the table's: `picked` has only id and prev_*.
+    // Timestamps travel as text so that a release writes back exactly what was there.
+    rows = await em.execute<ClaimedRow[]>(
+      `with picked as (select id, worker_ids as prev_worker_ids, started_at::text as prev_started_at, ` +
+        `last_attempted_at::text as prev_last_attempted_at ${ready} for update skip locked) ` +
         `update ${T} as t set ${set}(worker_ids::jsonb || jsonb_build_array(?::text))::text ` +
-        `from picked where t.id = picked.id returning t.*`,
-      [...pickParams, ...setParams, workerId],
+        `from picked where t.id = picked.id ` +
+        `returning t.*, picked.prev_worker_ids, picked.prev_started_at, picked.prev_last_attempted_at`,
+      [...readyParams, ...setParams, workerId],
     );
   } else {
-    rows = await em.execute<TaskRow[]>(
-      `update ${T} set ${set} json_insert(worker_ids, '$[#]', ?) where id in (${pick}) returning *`,
-      [...setParams, workerId, ...pickParams],
+    const picked = await em.execute<
+      { id: string; worker_ids: string; started_at: unknown; last_attempted_at: unknown }[]
+    >(`select id, worker_ids, started_at, last_attempted_at ${ready}`, readyParams);
+    if (picked.length === 0) return [];
+    const prev = new Map(picked.map((p) => [p.id, p]));
+    rows = await em.execute<ClaimedRow[]>(
+      `update ${T} set ${set} json_insert(worker_ids, '$[#]', ?) ` +
+        `where id in (select value from json_each(?)) returning *`,
+      [...setParams, workerId, JSON.stringify(picked.map((p) => p.id))],
     );
+    for (const row of rows) {
+      const p = prev.get(row.id)!;
+      row.prev_worker_ids = p.worker_ids;
+      row.prev_started_at = p.started_at;
+      row.prev_last_attempted_at = p.last_attempted_at;
+    }
   }
-  return rows.sort(
-    (a, b) =>
-      b.priority - a.priority ||
-      readDate(a.available_at)!.getTime() - readDate(b.available_at)!.getTime() ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  for (const row of rows) row.available_ms = readDate(row.available_at)!.getTime();
+  return rows.sort(compareClaimOrder);
+}
+
+/**
+ * Undo the claim of rows `workerId` holds but never started: READY again, with the attempt
+ * count, worker ids and start times they had before the claim, and no lease. Returns how many
+ * rows were released (rows whose lease this worker no longer holds are left alone).
+ */
+export async function releaseRows(
+  em: EntityManager,
+  dialect: DialectName,
+  workerId: string,
+  rows: readonly ClaimedRow[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const set = `status = 'READY', attempts = attempts - 1, lease_owner = null, lease_expires_at = null, `;
+  if (dialect === 'postgresql') {
+    const result = await em.execute<{ affectedRows: number }>(
+      `update ${T} as t set ${set}worker_ids = x.worker_ids, ` +
+        `started_at = x.started_at::timestamptz, last_attempted_at = x.last_attempted_at::timestamptz ` +
+        `from json_to_recordset(?::json) as x(id text, worker_ids text, started_at text, last_attempted_at text) ` +
+        `where t.id = x.id and t.lease_owner = ? and t.status = 'RUNNING'`,
+      [
+        JSON.stringify(
+          rows.map((row) => ({
+            id: row.id,
+            worker_ids: row.prev_worker_ids,
+            started_at: row.prev_started_at,
+            last_attempted_at: row.prev_last_attempted_at,
+          })),
+        ),
+        workerId,
+      ],
+      'run',
+    );
+    return result.affectedRows;
+  }
+  return em.transactional(async (tem) => {
+    let released = 0;
+    for (const row of rows) {
+      const result = await tem.execute<{ affectedRows: number }>(
+        `update ${T} set ${set}worker_ids = ?, started_at = ?, last_attempted_at = ? ` +
+          `where id = ? and lease_owner = ? and status = 'RUNNING'`,
+        [row.prev_worker_ids, row.prev_started_at, row.prev_last_attempted_at, row.id, workerId],
+        'run',
+      );
+      released += result.affectedRows;
+    }
+    return released;
+  });
 }
 
 /** When the next READY row the filter covers becomes available, or null if none is waiting. */
@@ -210,60 +290,44 @@ export async function completeRows(
 ): Promise<Set<string>> {
   const written = new Set<string>();
   if (outcomes.length === 0) return written;
-  if (dialect === 'postgresql') {
-    for (let start = 0; start < outcomes.length; start += 1000) {
-      const chunk = outcomes.slice(start, start + 1000);
-      const params: unknown[] = [];
-      for (const o of chunk) {
-        params.push(
-          o.id,
-          o.status,
-          o.finishedAt,
-          o.returnValue,
-          o.errors,
-          o.runAfter,
-          o.availableAt,
+  // Every outcome travels in one JSON parameter: one statement whatever the batch size.
+  const json = JSON.stringify(
+    outcomes.map((o) => ({
+      id: o.id,
+      status: o.status,
+      finished_at: dbDate(dialect, o.finishedAt),
+      return_value: o.returnValue,
+      errors: o.errors,
+      run_after: dbDate(dialect, o.runAfter),
+      available_at: dbDate(dialect, o.availableAt),
+    })),
+  );
+  const rows =
+    dialect === 'postgresql'
+      ? await em.execute<{ id: string }[]>(
+          `update ${T} as t set status = v.status, finished_at = v.finished_at::timestamptz, ` +
+            `return_value = v.return_value, errors = v.errors, ` +
+            `run_after = case when v.status = 'READY' then v.run_after::timestamptz else t.run_after end, ` +
+            `available_at = coalesce(v.available_at::timestamptz, t.available_at), ` +
+            `lease_owner = null, lease_expires_at = null ` +
+            `from json_to_recordset(?::json) as v(id text, status text, finished_at text, return_value text, errors text, run_after text, available_at text) ` +
+            `where t.id = v.id and t.lease_owner = ? and t.status = 'RUNNING' returning t.id`,
+          [json, workerId],
+        )
+      : await em.execute<{ id: string }[]>(
+          `update ${T} set status = v.status, finished_at = v.finished_at, ` +
+            `return_value = v.return_value, errors = v.errors, ` +
+            `run_after = case when v.status = 'READY' then v.run_after else ${T}.run_after end, ` +
+            `available_at = coalesce(v.available_at, ${T}.available_at), ` +
+            `lease_owner = null, lease_expires_at = null ` +
+            `from (select json_extract(value, '$.id') as id, json_extract(value, '$.status') as status, ` +
+            `json_extract(value, '$.finished_at') as finished_at, json_extract(value, '$.return_value') as return_value, ` +
+            `json_extract(value, '$.errors') as errors, json_extract(value, '$.run_after') as run_after, ` +
+            `json_extract(value, '$.available_at') as available_at from json_each(?)) as v ` +
+            `where ${T}.id = v.id and ${T}.lease_owner = ? and ${T}.status = 'RUNNING' returning ${T}.id`,
+          [json, workerId],
         );
-      }
-      params.push(workerId);
-      const values = chunk.map(() => `(${placeholders(7)})`).join(', ');
-      const rows = await em.execute<{ id: string }[]>(
-        `update ${T} as t set status = v.status, finished_at = v.finished_at::timestamptz, ` +
-          `return_value = v.return_value, errors = v.errors, ` +
-          `run_after = case when v.status = 'READY' then v.run_after::timestamptz else t.run_after end, ` +
-          `available_at = coalesce(v.available_at::timestamptz, t.available_at), ` +
-          `lease_owner = null, lease_expires_at = null ` +
-          `from (values ${values}) as v(id, status, finished_at, return_value, errors, run_after, available_at) ` +
-          `where t.id = v.id and t.lease_owner = ? and t.status = 'RUNNING' returning t.id`,
-        params,
-      );
-      for (const row of rows) written.add(row.id);
-    }
-    return written;
-  }
-  await em.transactional(async (tem) => {
-    for (const o of outcomes) {
-      const result = await tem.execute<{ affectedRows: number }>(
-        `update ${T} set status = ?, finished_at = ?, return_value = ?, errors = ?, ` +
-          `run_after = case when ? = 'READY' then ? else run_after end, ` +
-          `available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null ` +
-          `where id = ? and lease_owner = ? and status = 'RUNNING'`,
-        [
-          o.status,
-          dbDate(dialect, o.finishedAt),
-          o.returnValue,
-          o.errors,
-          o.status,
-          dbDate(dialect, o.runAfter),
-          dbDate(dialect, o.availableAt),
-          o.id,
-          workerId,
-        ],
-        'run',
-      );
-      if (result.affectedRows > 0) written.add(o.id);
-    }
-  });
+  for (const row of rows) written.add(row.id);
   return written;
 }
 

@@ -8,9 +8,17 @@ import { connectionInfo } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { ReadyListener } from './listener.ts';
-import { claimRows, nextAvailableAt, pruneRows, type QueueFilter } from './queries.ts';
+import {
+  claimRows,
+  compareClaimOrder,
+  nextAvailableAt,
+  pruneRows,
+  releaseRows,
+  type ClaimedRow,
+  type QueueFilter,
+} from './queries.ts';
 import { recoverAbandoned } from './recovery.ts';
-import { BadTaskRow, rowToTaskResult, type TaskRow } from './rows.ts';
+import { BadTaskRow, rowToTaskResult } from './rows.ts';
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -22,6 +30,13 @@ export interface WorkerOptions {
   excludeQueues?: readonly string[];
   /** Tasks in flight at once in this process. @defaultValue 10 */
   concurrency?: number;
+  /**
+   * Tasks to claim ahead of free slots and keep in a local queue, so that a claim moves many rows.
+   * Their leases are renewed like those of running tasks; a stop puts them back to READY without
+   * counting an attempt. It also bounds how many already-claimed lower-priority tasks may start
+   * before a newly enqueued higher-priority one. @defaultValue 4 × concurrency, at most 200
+   */
+  prefetch?: number;
   /** Run what is ready, then stop. @defaultValue false */
   batch?: boolean;
   /** Stop after claiming this many tasks. @defaultValue no limit */
@@ -53,6 +68,8 @@ export interface WorkerSummary {
   successful: number;
   failed: number;
   retried: number;
+  /** Claimed tasks put back to READY, unstarted, when the worker stopped. */
+  released: number;
 }
 
 function positive(
@@ -80,11 +97,15 @@ export class Worker {
   readonly workerId: string;
   readonly #options: WorkerOptions;
   readonly #concurrency: number;
+  /** Running plus locally queued tasks at most: concurrency + prefetch. */
+  readonly #capacity: number;
   readonly #pollIntervalMs: number;
   readonly #leaseMs: number;
   readonly #lowWater: number;
   readonly #abortController = new AbortController();
   readonly #stopController = new AbortController();
+  /** Claimed rows not started yet, in claim order. */
+  #queued: ClaimedRow[] = [];
   /** Tasks whose function is running: what `concurrency` limits. */
   readonly #inFlight = new Map<string, Promise<void>>();
   /** Tasks not yet settled (function running or outcome being stored). */
@@ -96,6 +117,7 @@ export class Worker {
   #wakeUp: (() => void) | undefined;
   #nextDueAt = Number.POSITIVE_INFINITY;
   #claimed = 0;
+  #released = 0;
   #running: Promise<WorkerSummary> | undefined;
   #completer: Completer | undefined;
   #heartbeat: Heartbeat | undefined;
@@ -111,7 +133,12 @@ export class Worker {
       throw new RangeError(
         `Worker: concurrency must be a whole number (got ${this.#concurrency}).`,
       );
-    this.#lowWater = Math.max(1, Math.floor(this.#concurrency / 2));
+    const prefetch = options.prefetch ?? Math.min(200, 4 * this.#concurrency);
+    if (!Number.isInteger(prefetch) || prefetch < 0)
+      throw new RangeError(`Worker: prefetch must be a whole number, 0 or more (got ${prefetch}).`);
+    this.#capacity = this.#concurrency + prefetch;
+    // Claim once half the capacity is free, so that claims come in batches while the other half runs.
+    this.#lowWater = Math.max(1, Math.floor(this.#capacity / 2));
     this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
     this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000);
     if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
@@ -247,6 +274,7 @@ export class Worker {
       successful: written.SUCCESSFUL,
       failed: written.FAILED,
       retried: written.READY,
+      released: this.#released,
     };
     log.info(`Worker ${this.workerId} stopped: ${JSON.stringify(summary)}`);
     return summary;
@@ -255,6 +283,7 @@ export class Worker {
   async #loop(em: EntityManager, dialect: DialectName): Promise<void> {
     const { batch = false, maxTasks = Number.POSITIVE_INFINITY } = this.#options;
     let backoff = 100;
+    let claimedAtSeq = -1;
     while (!this.#stopping) {
       const budget = maxTasks - this.#claimed;
       if (budget <= 0) {
@@ -263,21 +292,25 @@ export class Worker {
         );
         return;
       }
-      const free = Math.min(this.#concurrency - this.#inFlight.size, budget);
-      // While tasks run, wait until half the slots are free so that claims come in batches.
-      const worthClaiming = this.#inFlight.size === 0 || free >= this.#lowWater || free === budget;
-      if (free > 0 && this.#mayHaveWork && worthClaiming) {
+      const held = this.#inFlight.size + this.#queued.length;
+      const room = Math.min(this.#capacity - held, budget);
+      // Claim in batches: once half the capacity is free, when nothing is held, to take the last
+      // of the budget, or at once after a wake-up (a new task may outrank the queued ones).
+      const worthClaiming =
+        held === 0 || room >= this.#lowWater || room === budget || this.#wakeSeq !== claimedAtSeq;
+      if (room > 0 && this.#mayHaveWork && worthClaiming) {
         const seq = this.#wakeSeq;
-        let rows: TaskRow[];
+        claimedAtSeq = seq;
+        let rows: ClaimedRow[];
         try {
           const now = new Date();
           const leaseUntil = new Date(now.getTime() + this.#leaseMs);
           // One statement is atomic on PostgreSQL; SQLite takes the write lock first (BEGIN IMMEDIATE).
           rows =
             dialect === 'postgresql'
-              ? await claimRows(em, dialect, this.#filter, this.workerId, free, now, leaseUntil)
+              ? await claimRows(em, dialect, this.#filter, this.workerId, room, now, leaseUntil)
               : await em.transactional((tem) =>
-                  claimRows(tem, dialect, this.#filter, this.workerId, free, now, leaseUntil),
+                  claimRows(tem, dialect, this.#filter, this.workerId, room, now, leaseUntil),
                 );
           backoff = 100;
         } catch (error) {
@@ -288,17 +321,24 @@ export class Worker {
           backoff = Math.min(backoff * 2, 30_000);
           continue;
         }
-        this.#claimed += rows.length;
-        this.#heartbeat!.hold(rows.map((row) => row.id));
-        for (const row of rows) this.#startTask(row);
-        if (rows.length < free) {
+        const claimed = rows.length;
+        if (claimed > 0) {
+          this.#claimed += claimed;
+          this.#heartbeat!.hold(rows.map((row) => row.id));
+          this.#enqueueClaimed(rows);
+          this.#startQueued();
+        }
+        if (claimed < room) {
           if (seq === this.#wakeSeq) this.#mayHaveWork = false;
           if (!batch) await this.#scheduleNext(em);
         }
-        if (this.#mayHaveWork && this.#concurrency - this.#inFlight.size >= this.#lowWater)
+        if (
+          this.#mayHaveWork &&
+          this.#capacity - this.#inFlight.size - this.#queued.length >= this.#lowWater
+        )
           continue;
       }
-      if (batch && !this.#mayHaveWork && this.#inFlight.size === 0) {
+      if (batch && !this.#mayHaveWork && this.#inFlight.size === 0 && this.#queued.length === 0) {
         await Promise.all(this.#settling);
         await this.#completer!.idle();
         if (this.#mayHaveWork) continue;
@@ -309,6 +349,48 @@ export class Worker {
       }
       await this.#waitForWake();
     }
+  }
+
+  /** Add claimed rows to the local queue, keeping it in claim order (priority first). */
+  #enqueueClaimed(rows: ClaimedRow[]): void {
+    if (this.#queued.length === 0) {
+      this.#queued = rows;
+    } else {
+      this.#queued.push(...rows);
+      this.#queued.sort(compareClaimOrder);
+    }
+  }
+
+  /** Start queued tasks while slots are free (not once the worker is stopping). */
+  #startQueued(): void {
+    while (!this.#stopping && this.#inFlight.size < this.#concurrency && this.#queued.length > 0) {
+      this.#startTask(this.#queued.shift()!);
+    }
+  }
+
+  /** Put queued, never started rows back to READY as they were before the claim. */
+  async #releaseQueued(em: EntityManager, dialect: DialectName): Promise<void> {
+    const rows = this.#queued;
+    if (rows.length === 0) return;
+    this.#queued = [];
+    let backoff = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.#released += await releaseRows(em, dialect, this.workerId, rows);
+        break;
+      } catch (error) {
+        if (attempt === 5) {
+          getTaskLogger().error(
+            `worker ${this.workerId}: could not put ${rows.length} claimed, unstarted task(s) back (${(error as Error).message}); ` +
+              `their leases will expire and recovery will record a lost attempt`,
+          );
+          break;
+        }
+        await sleep(backoff);
+        backoff *= 2;
+      }
+    }
+    this.#heartbeat!.release(rows.map((row) => row.id));
   }
 
   async #scheduleNext(em: EntityManager): Promise<void> {
@@ -339,10 +421,13 @@ export class Worker {
     });
   }
 
-  #startTask(row: TaskRow): void {
+  #startTask(row: ClaimedRow): void {
     // The slot frees when the task's function ends; the lease is held until its outcome is stored.
     const freeSlot = () => {
-      if (this.#inFlight.delete(row.id)) this.#wake(false);
+      if (this.#inFlight.delete(row.id)) {
+        this.#startQueued();
+        this.#wake(false);
+      }
     };
     const run = this.#runTask(row, freeSlot).finally(() => {
       this.#heartbeat!.release([row.id]);
@@ -353,7 +438,7 @@ export class Worker {
     this.#settling.add(run);
   }
 
-  async #runTask(row: TaskRow, freeSlot: () => void): Promise<void> {
+  async #runTask(row: ClaimedRow, freeSlot: () => void): Promise<void> {
     const completer = this.#completer!;
     let result;
     try {
@@ -386,7 +471,11 @@ export class Worker {
   }
 
   async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
-    const pending = Promise.all(this.#settling);
+    if (this.#stopping) await this.#releaseQueued(em, dialect);
+    // Tasks started from the local queue while waiting join `#settling`.
+    const pending = (async () => {
+      while (this.#settling.size > 0) await Promise.all(this.#settling);
+    })();
     if (this.#abortController.signal.aborted) {
       const grace = this.#options.abortGraceMs ?? 5000;
       const settled = await Promise.race([
@@ -404,6 +493,8 @@ export class Worker {
     } else {
       await pending;
     }
+    // A stop that came while the last queued tasks were waiting for slots.
+    await this.#releaseQueued(em, dialect);
     await this.#completer!.idle();
   }
 

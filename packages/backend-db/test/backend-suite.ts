@@ -22,6 +22,7 @@ import {
 } from '../src/index.ts';
 import { main } from '../src/cli.ts';
 import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { closeGate, gated, gatedStarted, low, openGated, started } from './fixtures/order.ts';
 
 /** In-process tests of the backend and worker against a real database. */
 export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
@@ -171,6 +172,55 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
       }
     });
 
+    it('puts prefetched, unstarted tasks back to READY on stop, without counting an attempt', async () => {
+      closeGate();
+      started.length = 0;
+      const running = await gated.enqueue();
+      const queued = await low.enqueueMany([['a'], ['b'], ['c']]);
+      const worker = new Worker({ concurrency: 1, prefetch: 3, startupDelay: false }).start();
+      await gatedStarted;
+      const stopped = worker.stop();
+      openGated();
+      const summary = await stopped;
+      expect(summary).toMatchObject({ claimed: 4, successful: 1, released: 3 });
+      await running.refresh();
+      expect(running.status).toBe(TaskResultStatus.SUCCESSFUL);
+      for (const result of queued) {
+        await result.refresh();
+        expect(result.status).toBe(TaskResultStatus.READY);
+        expect(result.attempts).toBe(0);
+        expect(result.workerIds).toEqual([]);
+        expect(result.startedAt).toBeNull();
+        expect(result.lastAttemptedAt).toBeNull();
+      }
+      expect(started).toEqual(['gated']);
+      const leased = await em().execute<{ n: unknown }[]>(
+        `select count(*) as n from ${TASK_RESULT_TABLE} where lease_owner is not null`,
+      );
+      expect(Number(leased[0]!.n)).toBe(0);
+      // Another worker runs them as first attempts.
+      await new Worker({ batch: true, startupDelay: false }).run();
+      for (const result of queued) {
+        await result.refresh();
+        expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
+        expect(result.attempts).toBe(1);
+        expect(result.workerIds).toHaveLength(1);
+      }
+    });
+
+    it('starts a higher-priority task enqueued while a prefetched batch is held before any task claimed after it', async () => {
+      started.length = 0;
+      // low-0 enqueues `high` while the worker holds low-0 … low-4 (concurrency 1 + prefetch 4).
+      await low.enqueueMany(Array.from({ length: 20 }, (_, i) => [`low-${i}`] as [string]));
+      await new Worker({ concurrency: 1, prefetch: 4, batch: true, startupDelay: false }).run();
+      expect(started).toHaveLength(21);
+      // At worst after the five rows claimed before it existed; never after low-5 … low-19.
+      expect(started.indexOf('high')).toBeLessThanOrEqual(5);
+      expect(started.filter((label) => label !== 'high')).toEqual(
+        Array.from({ length: 20 }, (_, i) => `low-${i}`),
+      );
+    });
+
     it('rejects bad worker and CLI options with messages naming them', async () => {
       expect(() => new Worker({ concurrency: 0 })).toThrow(
         'concurrency must be a positive number (got 0)',
@@ -178,6 +228,7 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(() => new Worker({ queues: ['a'], excludeQueues: ['b'] })).toThrow(
         "excludeQueues can only be used with queues: '*'",
       );
+      expect(() => new Worker({ prefetch: -1 })).toThrow('prefetch must be a whole number');
       expect(() => new Worker({ workerId: 'x'.repeat(65) })).toThrow(
         'workerId must be 1 to 64 characters',
       );
