@@ -116,6 +116,7 @@ export class Worker {
   #wakeSeq = 0;
   #wakeUp: (() => void) | undefined;
   #nextDueAt = Number.POSITIVE_INFINITY;
+  #scheduling: Promise<void> | undefined;
   #claimed = 0;
   #released = 0;
   #running: Promise<WorkerSummary> | undefined;
@@ -264,6 +265,7 @@ export class Worker {
       this.#wake(false);
       unsubscribe();
       await maintenance;
+      await this.#scheduling;
       await listener?.stop();
       await heartbeat.stop();
     }
@@ -330,7 +332,8 @@ export class Worker {
         }
         if (claimed < room) {
           if (seq === this.#wakeSeq) this.#mayHaveWork = false;
-          if (!batch) await this.#scheduleNext(em);
+          // Off the claim path: a wake-up meanwhile claims at once instead of waiting for it.
+          if (!batch) this.#scheduleNext(em);
         }
         if (
           this.#mayHaveWork &&
@@ -393,13 +396,21 @@ export class Worker {
     this.#heartbeat!.release(rows.map((row) => row.id));
   }
 
-  async #scheduleNext(em: EntityManager): Promise<void> {
-    try {
-      const next = await nextAvailableAt(em, this.#filter);
-      if (next) this.#nextDueAt = Math.min(this.#nextDueAt, next.getTime());
-    } catch {
-      // Polling covers it.
-    }
+  /** Learn when the next deferred task comes due, in the background (one look at a time). */
+  #scheduleNext(em: EntityManager): void {
+    this.#scheduling ??= (async () => {
+      try {
+        const next = await nextAvailableAt(em, this.#filter);
+        if (next && next.getTime() < this.#nextDueAt) {
+          this.#nextDueAt = next.getTime();
+          this.#wake(false); // re-arm the wait with the earlier time
+        }
+      } catch {
+        // Polling covers it.
+      } finally {
+        this.#scheduling = undefined;
+      }
+    })();
   }
 
   #waitForWake(): Promise<void> {
