@@ -329,7 +329,7 @@ const only = new Set(
 );
 if (only.has('limits')) await physicalLimits();
 if (only.has('sqlite')) await benchSqlite();
-if (only.has('djtasks')) await benchPostgres('djtasks', 'djtasks', ['plain']);
+if (only.has('djtasks')) await benchPostgres('djtasks', 'djtasks', ['plain', 'prefetch=200']);
 if (only.has('graphile'))
   await benchPostgres('graphile', 'Graphile Worker 0.18.0', ['plain', 'batched']);
 if (only.has('pgboss')) await benchPostgres('pgboss', 'pg-boss 12.30.0', ['plain', 'batched']);

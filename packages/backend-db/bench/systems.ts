@@ -49,8 +49,15 @@ async function djtasks(database: string): Promise<BenchSystem> {
     enqueueBulk: async (n) => {
       await benchNoop.enqueueMany(Array.from({ length: n }, () => [] as []));
     },
-    startWorker: (concurrency) => {
-      const worker = new Worker({ concurrency, startupDelay: false, pollIntervalMs: 1000 }).start();
+    startWorker: (concurrency, variant) => {
+      // 'plain' is the default prefetch (4 × concurrency); 'prefetch=N' sets it.
+      const prefetch = /^prefetch=(\d+)$/.exec(variant)?.[1];
+      const worker = new Worker({
+        concurrency,
+        prefetch: prefetch === undefined ? undefined : Number(prefetch),
+        startupDelay: false,
+        pollIntervalMs: 1000,
+      }).start();
       return Promise.resolve(async () => {
         await worker.stop();
       });
