@@ -12,80 +12,16 @@ import {
   claimRows,
   compareClaimOrder,
   nextAvailableAt,
-  pruneRows,
   releaseRows,
   type ClaimedRow,
   type QueueFilter,
 } from './queries.ts';
 import { recoverAbandoned } from './recovery.ts';
+import { runMaintenance } from './maintenance.ts';
 import { BadTaskRow, rowToTaskResult } from './rows.ts';
+import { positive, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
 
-/** Options of {@link Worker}. */
-export interface WorkerOptions {
-  /** The backend (or its alias) whose tasks to run. @defaultValue "default" */
-  backend?: DatabaseBackend | string;
-  /** The queues to take tasks from, or `'*'` for all. @defaultValue ["default"] */
-  queues?: readonly string[] | '*';
-  /** With `queues: '*'`, queues to leave alone. @defaultValue [] */
-  excludeQueues?: readonly string[];
-  /** Tasks in flight at once in this process. @defaultValue 10 */
-  concurrency?: number;
-  /**
-   * Tasks to claim ahead of free slots and keep in a local queue, so that a claim moves many rows.
-   * Their leases are renewed like those of running tasks; a stop puts them back to READY without
-   * counting an attempt. It also bounds how many already-claimed lower-priority tasks may start
-   * before a newly enqueued higher-priority one. @defaultValue 4 × concurrency, at most 200
-   */
-  prefetch?: number;
-  /** Run what is ready, then stop. @defaultValue false */
-  batch?: boolean;
-  /** Stop after claiming this many tasks. @defaultValue no limit */
-  maxTasks?: number;
-  /** This worker's id, unique among workers, at most 64 characters. @defaultValue a random id */
-  workerId?: string;
-  /** How often to look for tasks when nothing wakes the worker, in ms. @defaultValue 1000 */
-  pollIntervalMs?: number;
-  /** Wait a random part of `pollIntervalMs` before starting, so that workers started together spread out. @defaultValue true */
-  startupDelay?: boolean;
-  /** How long a claimed task stays leased without a heartbeat, in ms. @defaultValue 30000 */
-  leaseMs?: number;
-  /** How often the heartbeat renews leases, in ms. @defaultValue leaseMs / 3 */
-  heartbeatIntervalMs?: number;
-  /** How often to look for tasks of dead workers (expired leases), in ms. @defaultValue leaseMs / 2 */
-  recoveryIntervalMs?: number;
-  /** After a forced stop (`abort()`), how long tasks may take to honour their signal before they are released, in ms. @defaultValue 5000 */
-  abortGraceMs?: number;
-  /** LISTEN for new tasks on PostgreSQL. @defaultValue true */
-  listen?: boolean;
-  /** Delete finished results older than this many days, once an hour. @defaultValue off */
-  retention?: { minAgeDays: number; failedMinAgeDays?: number; intervalMs?: number };
-}
-
-/** What a worker did, once it has stopped. */
-export interface WorkerSummary {
-  workerId: string;
-  claimed: number;
-  successful: number;
-  failed: number;
-  retried: number;
-  /** Claimed tasks put back to READY, unstarted, when the worker stopped. */
-  released: number;
-}
-
-function positive(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  allowZero = false,
-): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new RangeError(
-      `Worker: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${String(value)}).`,
-    );
-  }
-  return v;
-}
+export type { WorkerOptions, WorkerSummary } from './worker-options.ts';
 
 /**
  * Runs the tasks of a `DatabaseBackend`: claims ready rows in batches (up to the free
@@ -255,7 +191,17 @@ export class Worker {
     listener?.start();
     const unsubscribe = backend.onEnqueue(() => this.wake());
     this.#completer = new Completer(em, dialect, this.workerId);
-    const maintenance = this.#maintain(em, dialect);
+    const maintenance = runMaintenance({
+      backend,
+      em,
+      dialect,
+      workerId: this.workerId,
+      intervalMs: this.#options.recoveryIntervalMs ?? this.#leaseMs / 2,
+      retention: this.#options.retention,
+      stopping: () => this.#stopping,
+      sleep: (ms) => this.#sleep(ms),
+      onRetried: () => this.wake(),
+    });
     try {
       await this.#loop(em, dialect);
       await this.#drain(em, dialect);
@@ -507,40 +453,6 @@ export class Worker {
     // A stop that came while the last queued tasks were waiting for slots.
     await this.#releaseQueued(em, dialect);
     await this.#completer!.idle();
-  }
-
-  async #maintain(em: EntityManager, dialect: DialectName): Promise<void> {
-    const interval = this.#options.recoveryIntervalMs ?? this.#leaseMs / 2;
-    const retention = this.#options.retention;
-    let lastPrune = 0;
-    while (!this.#stopping) {
-      try {
-        const report = await recoverAbandoned(this.backend, em, dialect);
-        if (report.retried > 0) this.wake();
-        if (retention && Date.now() - lastPrune >= (retention.intervalMs ?? 3_600_000)) {
-          lastPrune = Date.now();
-          const day = 86_400_000;
-          const deleted = await pruneRows(em, dialect, {
-            backendName: this.backend.alias,
-            queues: '*',
-            successfulBefore: new Date(lastPrune - retention.minAgeDays * day),
-            failedBefore: new Date(
-              lastPrune - (retention.failedMinAgeDays ?? retention.minAgeDays) * day,
-            ),
-            dryRun: false,
-          });
-          if (deleted > 0)
-            getTaskLogger().info(
-              `worker ${this.workerId}: pruned ${deleted} finished task result(s)`,
-            );
-        }
-      } catch (error) {
-        getTaskLogger().warn(
-          `worker ${this.workerId}: recovery pass failed (${(error as Error).message})`,
-        );
-      }
-      await this.#sleep(interval);
-    }
   }
 
   /** Sleep `ms`, or less if the worker is told to stop. */
