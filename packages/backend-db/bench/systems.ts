@@ -50,7 +50,7 @@ async function djtasks(database: string): Promise<BenchSystem> {
       await benchNoop.enqueueMany(Array.from({ length: n }, () => [] as []));
     },
     startWorker: (concurrency, variant) => {
-      // 'plain' is the default prefetch (4 × concurrency); 'prefetch=N' sets it.
+      // 'plain' is the default (no prefetch); 'prefetch=N' sets it.
       const prefetch = /^prefetch=(\d+)$/.exec(variant)?.[1];
       const worker = new Worker({
         concurrency,

@@ -15,7 +15,10 @@ export interface WorkerOptions {
    * Tasks to claim ahead of free slots and keep in a local queue, so that a claim moves many rows.
    * Their leases are renewed like those of running tasks; a stop puts them back to READY without
    * counting an attempt. It also bounds how many already-claimed lower-priority tasks may start
-   * before a newly enqueued higher-priority one. @defaultValue 4 × concurrency, at most 200
+   * before a newly enqueued higher-priority one. If the process dies, each prefetched task is
+   * charged a `WorkerLost` attempt although it never started, so a task with `maxAttempts: 1`
+   * can end FAILED unrun; that is why it is off by default (as Graphile Worker's local queue is).
+   * @defaultValue 0
    */
   prefetch?: number;
   /** Run what is ready, then stop. @defaultValue false */

@@ -70,7 +70,8 @@ export class Worker {
       throw new RangeError(
         `Worker: concurrency must be a whole number (got ${this.#concurrency}).`,
       );
-    const prefetch = options.prefetch ?? Math.min(200, 4 * this.#concurrency);
+    // Off by default: a prefetched task of a worker that dies is charged an attempt it never ran.
+    const prefetch = options.prefetch ?? 0;
     if (!Number.isInteger(prefetch) || prefetch < 0)
       throw new RangeError(`Worker: prefetch must be a whole number, 0 or more (got ${prefetch}).`);
     this.#capacity = this.#concurrency + prefetch;
