@@ -93,7 +93,7 @@ export async function walkthrough({
     name: 'Demo User',
     password,
   });
-  if (registered.status !== 201) return fail('register', registered);
+  if (registered.status !== 202) return fail('register', registered);
   step(
     1,
     `POST /register ${email} -> ${registered.status} "${registered.body.message}" in ${elapsed(started)} (welcome email enqueued)`,
