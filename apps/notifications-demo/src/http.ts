@@ -24,10 +24,11 @@ declare module 'fastify' {
 
 /** Whether the client is a browser that wants a page rather than JSON. */
 export function wantsHtml(request: FastifyRequest): boolean {
-  const type = request.headers['content-type'] ?? '';
-  if (type.startsWith('application/x-www-form-urlencoded')) return true;
-  if (type.startsWith('application/json')) return false;
-  return (request.headers.accept ?? '').includes('text/html');
+  // What the client says it accepts wins; otherwise a form post comes from a page.
+  const accept = request.headers.accept ?? '';
+  if (accept.includes('text/html')) return true;
+  if (accept.includes('application/json')) return false;
+  return (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 }
 
 /** The site's address for links in emails: never the request's Host header. */

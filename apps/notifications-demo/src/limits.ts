@@ -2,8 +2,11 @@
  * Rate limits on the views a password guesser or a mail bomber would hammer, through
  * @fastify/rate-limit: per client IP and per account (the email address in the body), each
  * answering 429 with a clear message and a Retry-After header.
+ *
+ * The plugin runs one route hook per request, so the two limits are checked here with its
+ * `createRateLimit()` (same store, same windows), after the body is parsed and CSRF passed.
  */
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { normalizeEmail } from './auth.ts';
 import { settings } from './settings.ts';
 
@@ -15,46 +18,69 @@ function emailOf(request: FastifyRequest): string | null {
   return typeof email === 'string' && email.trim() ? normalizeEmail(email).toLowerCase() : null;
 }
 
-function limit(
+/** An HTTP 429 for fastify's error handler. */
+class TooManyRequests extends Error {
+  override name = 'TooManyRequests';
+  readonly statusCode = 429;
+}
+
+function limits(
   app: FastifyInstance,
   name: string,
-  max: number,
-  by: 'ip' | 'account',
+  perIp: number,
+  perAccount: number,
   what: string,
-): preHandlerHookHandler {
-  return app.rateLimit({
-    max,
-    timeWindow: settings.RATE_LIMIT_WINDOW_SECONDS * 1000,
-    // After the body is parsed (the account is in it) and the CSRF check has passed.
-    hook: 'preHandler',
-    keyGenerator: (request) =>
-      by === 'ip'
-        ? `${name}:ip:${request.ip}`
-        : `${name}:account:${emailOf(request) ?? request.ip}`,
-    errorResponseBuilder: (_request, context) => {
-      const error = new Error(
-        by === 'ip'
-          ? `Too many ${what} from your network. Try again in ${context.after}.`
-          : `Too many ${what} for this account. Try again in ${context.after}.`,
-      ) as Error & { statusCode: number };
-      error.statusCode = 429;
-      return error;
+): preHandlerAsyncHookHandler {
+  const timeWindow = settings.RATE_LIMIT_WINDOW_SECONDS * 1000;
+  const checks = [
+    {
+      check: app.createRateLimit({
+        max: perIp,
+        timeWindow,
+        keyGenerator: (request) => `${name}:ip:${request.ip}`,
+      }),
+      message: `Too many ${what} from your network.`,
     },
-  }) as preHandlerHookHandler;
+    {
+      check: app.createRateLimit({
+        max: perAccount,
+        timeWindow,
+        keyGenerator: (request) => `${name}:account:${emailOf(request) ?? request.ip}`,
+      }),
+      message: `Too many ${what} for this account.`,
+    },
+  ];
+  return async (request, reply) => {
+    for (const { check, message } of checks) {
+      const limit = await check(request);
+      if (!limit.isAllowed && limit.isExceeded) {
+        const seconds = limit.ttlInSeconds;
+        reply.header('retry-after', String(seconds));
+        const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
+        throw new TooManyRequests(`${message} Try again in ${wait}.`);
+      }
+    }
+  };
 }
 
-/** The hooks that limit `POST /login`. */
-export function loginLimits(app: FastifyInstance): preHandlerHookHandler[] {
-  return [
-    limit(app, 'login', settings.LOGIN_LIMIT_PER_IP, 'ip', 'login attempts'),
-    limit(app, 'login', settings.LOGIN_LIMIT_PER_ACCOUNT, 'account', 'login attempts'),
-  ];
+/** The hook that limits `POST /login`. */
+export function loginLimits(app: FastifyInstance): preHandlerAsyncHookHandler {
+  return limits(
+    app,
+    'login',
+    settings.LOGIN_LIMIT_PER_IP,
+    settings.LOGIN_LIMIT_PER_ACCOUNT,
+    'login attempts',
+  );
 }
 
-/** The hooks that limit `POST /register`. */
-export function registerLimits(app: FastifyInstance): preHandlerHookHandler[] {
-  return [
-    limit(app, 'register', settings.REGISTER_LIMIT_PER_IP, 'ip', 'sign-ups'),
-    limit(app, 'register', settings.REGISTER_LIMIT_PER_ACCOUNT, 'account', 'sign-ups'),
-  ];
+/** The hook that limits `POST /register`. */
+export function registerLimits(app: FastifyInstance): preHandlerAsyncHookHandler {
+  return limits(
+    app,
+    'register',
+    settings.REGISTER_LIMIT_PER_IP,
+    settings.REGISTER_LIMIT_PER_ACCOUNT,
+    'sign-ups',
+  );
 }

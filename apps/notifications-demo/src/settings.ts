@@ -187,7 +187,10 @@ export function loadSettings(env: Env = process.env): Settings {
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = String(issue?.path[0] ?? '');
-    const value = given[key];
+    // For a list, name the entry that is wrong rather than the whole variable.
+    const index = issue?.path[1];
+    const value =
+      typeof index === 'number' ? given[key]?.split(',')[index]?.trim() : given[key]?.trim();
     throw new ImproperlyConfigured(
       `${key} ${issue?.message ?? 'is invalid'} (got '${value ?? ''}')`,
     );

@@ -87,7 +87,7 @@ describe('behind an HTTPS proxy', () => {
     };
     const accepted = await client.request('POST', '/register', {
       form: form('proxied@example.com'),
-      headers: { ...proxied, origin: 'https://demo.example' },
+      headers: { ...proxied, origin: 'https://demo.example', accept: 'text/html' },
       csrf: false,
     });
     expect(accepted.status).toBe(303);
