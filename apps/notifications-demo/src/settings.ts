@@ -130,6 +130,8 @@ const environment = z.object({
   LOGIN_LIMIT_PER_ACCOUNT: integer(10, 1),
   REGISTER_LIMIT_PER_IP: integer(20, 1),
   REGISTER_LIMIT_PER_ACCOUNT: integer(3, 1),
+  /** Print one line per task started and finished (`./dev demo` turns it on). */
+  LOG_TASKS: flag(false),
   /** Reports one user may have pending at once. */
   MAX_UNFINISHED_REPORTS: integer(5, 1),
 });

@@ -12,6 +12,10 @@ import { renderReportPdf } from './pdf.ts';
 import { settings } from './settings.ts';
 import { defaultStorage, reportFileName } from './storage.ts';
 import { accountExistsEmail, notificationEmail, welcomeEmail } from './emails.ts';
+import { logTaskEvents } from './task-events.ts';
+
+// Every process and thread that runs tasks imports this module.
+logTaskEvents();
 
 const backoff = exponentialBackoff({ baseMs: settings.TASK_RETRY_BASE_MS, maxMs: 10 * 60_000 });
 

@@ -42,7 +42,11 @@ const EMAILS = {
 };
 
 function message(email: (typeof EMAILS)[keyof typeof EMAILS]): EmailMessage {
-  return new EmailMessage({ ...email, from: 'Notifications <noreply@example.com>', to: [user.email] });
+  return new EmailMessage({
+    ...email,
+    from: 'Notifications <noreply@example.com>',
+    to: [user.email],
+  });
 }
 
 describe('emails', () => {
@@ -51,31 +55,34 @@ describe('emails', () => {
     expect(new Set(subjects).size).toBe(subjects.length);
   });
 
-  it.each(Object.entries(EMAILS))('%s: CRLF throughout, text and HTML parts, escaped', async (_name, email) => {
-    const source = await renderMessage(message(email));
-    const raw = source.toString('utf8');
-    expect(raw).toContain('\r\n');
-    expect(raw).not.toMatch(/(?<!\r)\n/); // no bare LF
-    expect(raw).not.toMatch(/\r(?!\n)/); // no bare CR
-    expect(raw.split('\r\n').every((line) => line.length <= 998)).toBe(true);
+  it.each(Object.entries(EMAILS))(
+    '%s: CRLF throughout, text and HTML parts, escaped',
+    async (_name, email) => {
+      const source = await renderMessage(message(email));
+      const raw = source.toString('utf8');
+      expect(raw).toContain('\r\n');
+      expect(raw).not.toMatch(/(?<!\r)\n/); // no bare LF
+      expect(raw).not.toMatch(/\r(?!\n)/); // no bare CR
+      expect(raw.split('\r\n').every((line) => line.length <= 998)).toBe(true);
 
-    const parsed = await simpleParser(source);
-    expect(parsed.subject).toBe(email.subject);
-    expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
-    expect(parsed.text).toContain('Hi Zoë <script>alert(1)</script>,');
-    expect(parsed.html).toBeTruthy();
-    const html = String(parsed.html);
-    expect(html).toContain('Hi Zoë &lt;script&gt;alert(1)&lt;/script&gt;,');
-    expect(html).not.toContain('<script>');
-    expect(html).toMatch(/^<!doctype html>/i);
-    // Every link of the HTML part is in the text part too, on SITE_URL.
-    const links = [...html.matchAll(/href="([^"]+)"/g)].map((match) => match[1] ?? '');
-    expect(links.length).toBeGreaterThan(0);
-    for (const link of links) {
-      expect(link.startsWith(SITE)).toBe(true);
-      expect(parsed.text).toContain(link);
-    }
-  });
+      const parsed = await simpleParser(source);
+      expect(parsed.subject).toBe(email.subject);
+      expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
+      expect(parsed.text).toContain('Hi Zoë <script>alert(1)</script>,');
+      expect(parsed.html).toBeTruthy();
+      const html = String(parsed.html);
+      expect(html).toContain('Hi Zoë &lt;script&gt;alert(1)&lt;/script&gt;,');
+      expect(html).not.toContain('<script>');
+      expect(html).toMatch(/^<!doctype html>/i);
+      // Every link of the HTML part is in the text part too, on SITE_URL.
+      const links = [...html.matchAll(/href="([^"]+)"/g)].map((match) => match[1] ?? '');
+      expect(links.length).toBeGreaterThan(0);
+      for (const link of links) {
+        expect(link.startsWith(SITE)).toBe(true);
+        expect(parsed.text).toContain(link);
+      }
+    },
+  );
 
   it('are saved as .eml files with CRLF, one concise log line each', async () => {
     const lines: string[] = [];
@@ -89,8 +96,12 @@ describe('emails', () => {
       expect((await simpleParser(source)).text).toContain('Hi Zoë');
     }
     expect(lines).toEqual([
-      expect.stringMatching(/^email to zoe@example\.com "Welcome to the djtasks demo" saved as .+\.eml$/),
-      expect.stringMatching(/^email to zoe@example\.com "Your report "Q4" is ready" saved as .+\.eml$/),
+      expect.stringMatching(
+        /^email to zoe@example\.com "Welcome to the djtasks demo" saved as .+\.eml$/,
+      ),
+      expect.stringMatching(
+        /^email to zoe@example\.com "Your report "Q4" is ready" saved as .+\.eml$/,
+      ),
     ]);
   });
 });
