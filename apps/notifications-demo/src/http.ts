@@ -48,7 +48,7 @@ export function render(
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .view(template, { csrfToken: request.csrfToken, user, ...context }) as unknown as FastifyReply;
+    .view(template, { csrfToken: request.csrfToken, user, ...context });
 }
 
 const TITLES: Record<number, string> = {

@@ -40,7 +40,7 @@ export async function startDemo(prefix: string, env: Record<string, string> = {}
     query(sql, ...params) {
       const db = new DatabaseSync(databaseFile, { readOnly: true });
       try {
-        return db.prepare(sql).all(...params) as Record<string, unknown>[];
+        return db.prepare(sql).all(...params);
       } finally {
         db.close();
       }
