@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/sql';
+import pLimit from 'p-limit';
 import { Session, User } from './models/index.ts';
 
 /**
@@ -14,6 +15,12 @@ import { Session, User } from './models/index.ts';
  */
 export const SCRYPT = { N: 2 ** 14, r: 8, p: 5, keyLength: 32 } as const;
 const SCRYPT_MAXMEM = 256 * 1024 * 1024;
+
+/**
+ * At most two hashes at once: scrypt runs on libuv's four threads, which file reads (PDF
+ * downloads) need too. A burst of logins then waits its turn instead of starving them.
+ */
+const hashing = pLimit(2);
 
 interface ScryptParams {
   N: number;
@@ -27,12 +34,15 @@ function scryptAsync(
   params: ScryptParams,
   keyLength: number,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyLength, { ...params, maxmem: SCRYPT_MAXMEM }, (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
-    });
-  });
+  return hashing(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scrypt(password, salt, keyLength, { ...params, maxmem: SCRYPT_MAXMEM }, (error, key) => {
+          if (error) reject(error);
+          else resolve(key);
+        });
+      }),
+  );
 }
 
 /** Hash a password as `scrypt$N$r$p$salt$hash` (base64url), with a random 16-byte salt. */
