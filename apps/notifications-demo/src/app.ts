@@ -8,6 +8,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import view from '@fastify/view';
+import { createServer } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { MikroORM } from '@mikro-orm/sql';
 import nunjucks from 'nunjucks';
@@ -40,10 +41,24 @@ export async function buildApp(orm: MikroORM, options: AppOptions = {}): Promise
     logger: options.logger ?? false,
     bodyLimit: settings.MAX_BODY_BYTES,
     trustProxy: settings.TRUST_PROXY,
-    // Slow clients: the whole request must arrive within the timeout, and a connection that
-    // sends nothing (a body announced but never sent) is closed when it has been idle.
-    requestTimeout: settings.REQUEST_TIMEOUT_SECONDS * 1000,
-    connectionTimeout: settings.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000,
+    // Slow clients: the whole request (headers and body) must arrive within
+    // REQUEST_TIMEOUT_SECONDS, even when it trickles in a byte at a time, and a connection
+    // that sends nothing for CONNECTION_IDLE_TIMEOUT_SECONDS is closed. Node checks request
+    // deadlines every `connectionsCheckingInterval` (30 s by default), which fastify does
+    // not expose, hence the server factory.
+    serverFactory: (handler) => {
+      const requestTimeout = settings.REQUEST_TIMEOUT_SECONDS * 1000;
+      const server = createServer(
+        {
+          requestTimeout,
+          headersTimeout: requestTimeout,
+          connectionsCheckingInterval: Math.min(1000, requestTimeout),
+        },
+        handler,
+      );
+      server.setTimeout(settings.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000);
+      return server;
+    },
   });
   const site = settings.SITE_URL;
   app.decorate('siteUrl', () => site ?? options.siteUrl?.() ?? `http://${settings.HOST}`);

@@ -40,5 +40,7 @@ export function notificationEmail(
   message: string,
   link: string | null,
 ): RenderedEmail {
-  return render('notification', subject, { name: user.name, message, link });
+  // The button says where it leads: the PDF itself, or the report's page.
+  const action = link?.endsWith('/download') ? 'Download the PDF' : 'See the report';
+  return render('notification', subject, { name: user.name, message, link, action });
 }

@@ -84,6 +84,12 @@ describe('emails', () => {
     },
   );
 
+  it('say where their button leads', () => {
+    expect(EMAILS.ready.html).toContain('>Download the PDF</a>');
+    expect(EMAILS.ready.text).toContain(`Download the PDF: ${SITE}/reports/1/download`);
+    expect(EMAILS.generating.html).toContain('>See the report</a>');
+  });
+
   it('are saved as .eml files with CRLF, one concise log line each', async () => {
     const lines: string[] = [];
     const backend = new FileBasedEmailBackend(folder.path, (line) => lines.push(line));

@@ -147,6 +147,29 @@ describe('without rate limits in the way', () => {
     expect(received === '' || /^HTTP\/1\.1 408/.test(received)).toBe(true);
   });
 
+  it('ends a request that trickles in slower than REQUEST_TIMEOUT_SECONDS allows', async () => {
+    const { port } = new URL(other.app.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(
+      'POST /register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+    );
+    // One byte every 150 ms: never idle for the 1 s idle timeout, but the 3 s deadline for
+    // the whole request passes long before 1,000 bytes have come.
+    const drip = setInterval(() => {
+      if (!socket.destroyed) socket.write(' ');
+    }, 150);
+    try {
+      await closed;
+    } finally {
+      clearInterval(drip);
+    }
+    expect(received).toMatch(/^HTTP\/1\.1 408/);
+  });
+
   it('closes a connection whose headers never end', async () => {
     const { port } = new URL(other.app.url);
     const socket = connect(Number(port), '127.0.0.1');
