@@ -4,7 +4,7 @@
  * settings. Variables not set in the environment take the values `./dev demo` uses, so the
  * command looks at the demo's database; set DATABASE_URL etc. to point it elsewhere.
  */
-import { demoEnvironment } from './scripts/demo-environment.ts';
+import { demoEnvironment } from './src/demo-environment.ts';
 
 for (const [key, value] of Object.entries(demoEnvironment())) {
   if (key !== 'LOG_TASKS') process.env[key] ??= value;

@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { environmentWith, TASK_BACKENDS, type TaskBackendName } from '../src/settings.ts';
 import { onShutdownSignal } from '../src/signals.ts';
-import { APP_DIR, DATA_DIR, demoEnvironment } from './demo-environment.ts';
+import { APP_DIR, DATA_DIR, demoEnvironment } from '../src/demo-environment.ts';
 import { walkthrough } from './walkthrough.ts';
 
 /** The demo's default: the backend a real deployment would use, with its worker beside the web server. */
