@@ -10,7 +10,14 @@
  */
 import PDFDocument from 'pdfkit';
 import type { ReportRow } from './models/index.ts';
-import { drawable, FONTS, PLACEHOLDER } from './pdf-fonts.ts';
+import {
+  drawable,
+  fallbackFont,
+  FONTS,
+  PLACEHOLDER,
+  truncated,
+  type DrawableText,
+} from './pdf-fonts.ts';
 
 export interface ReportDocument {
   id: number;
@@ -32,6 +39,35 @@ const CHART_HEIGHT = 180;
 const UPRIGHT_LABEL = 80;
 
 type Doc = PDFKit.PDFDocument;
+type FontName = keyof typeof FONTS;
+
+/** A row as drawn: its label split into font runs. */
+interface DrawnRow {
+  label: DrawableText;
+  value: number;
+}
+
+/**
+ * Write `text` run by run (main font, fallback font), as one flowing paragraph: pdfkit's
+ * `continued` keeps wrapping and alignment across the font changes.
+ */
+function write(
+  doc: Doc,
+  text: DrawableText,
+  font: FontName,
+  x: number,
+  y: number,
+  options: PDFKit.Mixins.TextOptions,
+): void {
+  const runs = text.runs.length > 0 ? text.runs : [{ text: '', fallback: false }];
+  runs.forEach((run, index) => {
+    doc.font(run.fallback ? 'Fallback' : font);
+    const each = { ...options, continued: index < runs.length - 1 };
+    if (index === 0) doc.text(run.text, x, y, each);
+    else doc.text(run.text, each);
+  });
+  doc.font(font);
+}
 
 /** The lowest y content may reach: the footer sits below it. */
 function contentBottom(doc: Doc): number {
@@ -51,11 +87,11 @@ function stamp(date: Date): string {
 }
 
 /** `text` cut with an ellipsis to fit `width` at the current font. */
-function shorten(doc: Doc, text: string, width: number): string {
-  if (doc.widthOfString(text) <= width) return text;
-  const chars = Array.from(text);
+function shorten(doc: Doc, text: DrawableText, width: number): DrawableText {
+  if (doc.widthOfString(text.measure) <= width) return text;
+  const chars = Array.from(text.measure);
   while (chars.length > 0 && doc.widthOfString(`${chars.join('')}…`) > width) chars.pop();
-  return `${chars.join('')}…`;
+  return truncated(text, chars.length);
 }
 
 /** Render `report` as an A4 PDF (one page for a short report, more at the limits). */
@@ -73,8 +109,10 @@ export function renderReportPdf(report: ReportDocument, now: Date = new Date()):
     bufferPages: true,
     info: { Title: report.title, Author: report.ownerName, Subject: `Report #${report.id}` },
   });
-  doc.registerFont('Body', FONTS.regular);
-  doc.registerFont('Bold', FONTS.bold);
+  doc.registerFont('Body', FONTS.Body);
+  doc.registerFont('Bold', FONTS.Bold);
+  const extra = fallbackFont();
+  if (extra) doc.registerFont('Fallback', extra.path);
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     doc.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -83,16 +121,15 @@ export function renderReportPdf(report: ReportDocument, now: Date = new Date()):
   });
   const width = doc.page.width - 2 * MARGIN;
 
-  drawTitle(doc, title.text, width);
+  drawTitle(doc, title, width);
   doc.moveDown(0.3);
   doc.font('Body').fontSize(10).fillColor(MUTED);
-  doc.text(owner.text, MARGIN, doc.y, { width });
+  write(doc, owner, 'Body', MARGIN, doc.y, { width });
   doc.text(`Requested ${stamp(report.createdAt)}, generated ${stamp(now)}`, { width });
   if (replaced) {
-    doc.text(
-      `${PLACEHOLDER} marks characters this PDF's font cannot show (such as Chinese, Japanese, Korean or emoji).`,
-      { width },
-    );
+    doc.text(`${PLACEHOLDER} marks characters this PDF's fonts cannot show (such as emoji).`, {
+      width,
+    });
   }
   doc.moveDown(0.6);
   doc
@@ -103,23 +140,21 @@ export function renderReportPdf(report: ReportDocument, now: Date = new Date()):
     .stroke();
   doc.moveDown(1);
 
-  const labels = rows.map((row) => ({ label: row.label.text, value: row.value }));
-  drawTable(doc, labels, width);
-  drawChart(doc, labels, width);
+  drawTable(doc, rows, width);
+  drawChart(doc, rows, width);
   drawFooters(doc, width);
   doc.end();
   return done;
 }
 
-/** The title in bold, at the largest size that fits three lines. */
-function drawTitle(doc: Doc, title: string, width: number): void {
+/** The title in bold, at the largest size that fits three lines (120 characters always do). */
+function drawTitle(doc: Doc, title: DrawableText, width: number): void {
   doc.font('Bold').fillColor('#111111');
-  let size = 22;
-  for (size of [22, 18, 15, 13]) {
+  for (const size of [22, 18, 15, 13, 11]) {
     doc.fontSize(size);
-    if (doc.heightOfString(title, { width }) <= size * 1.25 * 3) break;
+    if (doc.heightOfString(title.measure, { width }) <= doc.currentLineHeight(true) * 3) break;
   }
-  doc.text(title, MARGIN, doc.y, { width, height: size * 1.25 * 3, ellipsis: true });
+  write(doc, title, 'Bold', MARGIN, doc.y, { width });
 }
 
 function tableHeader(doc: Doc, y: number, width: number, labelWidth: number): number {
@@ -132,15 +167,18 @@ function tableHeader(doc: Doc, y: number, width: number, labelWidth: number): nu
 }
 
 /** The table: full labels (wrapped), full values; continues on a new page with its header. */
-function drawTable(doc: Doc, rows: readonly ReportRow[], width: number): void {
+function drawTable(doc: Doc, rows: readonly DrawnRow[], width: number): void {
   const labelWidth = width * 0.65;
   const valueWidth = width - labelWidth - 6;
   const total = rows.reduce((sum, row) => sum + row.value, 0);
   let y = tableHeader(doc, doc.y, width, labelWidth);
-  const line = (label: string, value: string, index: number, bold: boolean) => {
+  const line = (label: DrawableText, value: string, index: number, bold: boolean) => {
     doc.font(bold ? 'Bold' : 'Body').fontSize(10);
     const height =
-      Math.max(doc.heightOfString(label, { width: labelWidth - 12 }), doc.currentLineHeight()) +
+      Math.max(
+        doc.heightOfString(label.measure, { width: labelWidth - 12 }),
+        doc.currentLineHeight(),
+      ) +
       2 * ROW_PADDING;
     if (y + height > contentBottom(doc)) {
       doc.addPage();
@@ -157,26 +195,27 @@ function drawTable(doc: Doc, rows: readonly ReportRow[], width: number): void {
         .stroke();
     }
     doc.fillColor('#111111');
-    doc.text(label, MARGIN + 6, y + ROW_PADDING, { width: labelWidth - 12 });
+    const font = bold ? 'Bold' : 'Body';
+    write(doc, label, font, MARGIN + 6, y + ROW_PADDING, { width: labelWidth - 12 });
     doc.text(value, MARGIN + labelWidth, y + ROW_PADDING, { width: valueWidth, align: 'right' });
     y += height;
   };
   rows.forEach((row, index) => line(row.label, formatNumber(row.value), index, false));
-  line('Total', formatNumber(total), 0, true);
+  line(drawable('Total'), formatNumber(total), 0, true);
   doc.x = MARGIN;
   doc.y = y + 8;
 }
 
 /** The bar chart, whole on this page or on the next. */
-function drawChart(doc: Doc, rows: readonly ReportRow[], width: number): void {
+function drawChart(doc: Doc, rows: readonly DrawnRow[], width: number): void {
   const slot = width / Math.max(rows.length, 1);
   doc.font('Body').fontSize(8);
   // Labels lie flat when each fits two lines of its slot without breaking a word, and
   // stand upright otherwise.
   const upright = rows.some(
     (row) =>
-      row.label.split(/\s+/).some((word) => doc.widthOfString(word) > slot - 2) ||
-      doc.heightOfString(row.label, { width: slot }) > doc.currentLineHeight(true) * 2 + 1,
+      row.label.measure.split(/\s+/).some((word) => doc.widthOfString(word) > slot - 2) ||
+      doc.heightOfString(row.label.measure, { width: slot }) > doc.currentLineHeight(true) * 2 + 1,
   );
   const labelSpace = upright ? UPRIGHT_LABEL + 6 : 26;
   const needed = 24 + CHART_HEIGHT + labelSpace;
@@ -231,14 +270,17 @@ function drawChart(doc: Doc, rows: readonly ReportRow[], width: number): void {
       const originY = bottom + 4 + UPRIGHT_LABEL;
       doc.save();
       doc.rotate(-90, { origin: [originX, originY] });
-      doc.text(text, originX, originY, { width: UPRIGHT_LABEL, align: 'right', lineBreak: false });
+      write(doc, text, 'Body', originX, originY, {
+        width: UPRIGHT_LABEL,
+        align: 'right',
+        lineBreak: false,
+      });
       doc.restore();
     } else {
-      doc.text(row.label, center - slot / 2, bottom + 4, {
+      // Flat labels fit two lines of their slot (checked above).
+      write(doc, row.label, 'Body', center - slot / 2, bottom + 4, {
         width: slot,
         align: 'center',
-        height: 20,
-        ellipsis: true,
       });
     }
   });

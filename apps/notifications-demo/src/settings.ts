@@ -132,6 +132,10 @@ const environment = z.object({
   REGISTER_LIMIT_PER_ACCOUNT: integer(3, 1),
   /** Print one line per task started and finished (`./dev demo` turns it on). */
   LOG_TASKS: flag(false),
+  /** A TTF/OTF for what DejaVu Sans lacks in report PDFs (CJK); `none` for none. */
+  PDF_FALLBACK_FONT: z
+    .string()
+    .default('/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf'),
   /** Reports one user may have pending at once. */
   MAX_UNFINISHED_REPORTS: integer(5, 1),
 });

@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportRow } from '../src/models/index.ts';
+import { fallbackFont } from '../src/pdf-fonts.ts';
 import { renderReportPdf, type ReportDocument } from '../src/pdf.ts';
 import { temporaryFolder } from './support/processes.ts';
 
 const run = promisify(execFile);
+/** Whether the CJK fallback font (Debian's fonts-droid-fallback) is installed here. */
+const CJK = fallbackFont() !== null;
 const folder = temporaryFolder('demo-pdf-');
 // Set PDF_PNG_DIR to keep the PNGs and look at them.
 const pngDir = process.env.PDF_PNG_DIR ?? folder.path;
@@ -161,7 +164,7 @@ describe('report PDF layout', () => {
     expectLaidOut(rendered);
   });
 
-  it('embeds fonts for Cyrillic and Greek, and marks CJK and emoji with a placeholder', async () => {
+  it('embeds fonts for Cyrillic, Greek and (with the fallback font) CJK; emoji become a placeholder', async () => {
     const rows = [
       { label: 'Москва', value: 120 },
       { label: 'Αθήνα', value: 80 },
@@ -177,14 +180,36 @@ describe('report PDF layout', () => {
     expect(rendered.pages).toBe(1);
     for (const text of ['Москва', 'Αθήνα', 'Zürich – Łódź', 'Отчёт · Αναφορά', 'Фёдор Δημήτρης'])
       expect(rendered.text, text).toContain(text);
-    expect(rendered.text).toContain('□□');
+    if (CJK) {
+      expect(rendered.text).toContain('東京');
+      expect(rendered.text).toContain('Αναφορά · 報告 □');
+    } else {
+      expect(rendered.text).toContain('□□');
+    }
     expect(rendered.text).toContain('Rocket □ launch');
-    expect(rendered.text).toContain('□ marks characters this PDF');
+    expect(rendered.text).toContain("□ marks characters this PDF's fonts cannot show");
     // Nothing of the garbage a non-embedded font prints.
     expect(rendered.text).not.toMatch(/gqN|Ø=Þ/);
     const fonts = (await run('pdffonts', [join(folder.path, 'scripts.pdf')])).stdout;
     expect(fonts).toMatch(/DejaVuSans\s.*yes/);
+    if (CJK) expect(fonts).toMatch(/DroidSansFallback.*yes/);
     expect(fonts).not.toMatch(/Helvetica/);
+    expectLaidOut(rendered);
+  });
+
+  it('lays out the limits in Chinese: 120-character title, 24 rows of 60-character labels', async () => {
+    const text = '東京大阪名古屋札幌福岡神戸京都横浜仙台広島';
+    const title = text.repeat(6);
+    const rows = Array.from({ length: 24 }, (_, i) => ({
+      label: `${i + 1}${text.repeat(3)}`.slice(0, 60),
+      value: (i - 10) * 1e9,
+    }));
+    const rendered = await render('cjk-limits', { title, rows });
+    expect(rendered.pages).toBeGreaterThanOrEqual(2);
+    if (CJK) {
+      expect(holds(rendered.flow, title)).toBe(true);
+      for (const row of rows) expect(holds(rendered.flow, row.label), row.label).toBe(true);
+    }
     expectLaidOut(rendered);
   });
 });
