@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BackendConfig } from '../config.ts';
-import { configureTasks, taskBackends } from '../config.ts';
+import type { BackendConfig } from '../backend-registry.ts';
+import { configureTasks, taskBackends } from '../backend-registry.ts';
 import {
   InvalidTask,
   InvalidTaskBackend,
