@@ -169,10 +169,12 @@ export async function runTaskAttempt<TReturn>(
   if (current.status === TaskResultStatus.READY) {
     current = startAttempt(current, workerId, options.startedAt).result;
   }
-  // Sent for a result that the backend's claim made RUNNING (a database UPDATE), too.
-  taskStarted.send({ sender, taskResult: current });
-
   const controller = new AbortController();
+  // Registered before taskStarted, so that a receiver can cancel the attempt it is told of.
+  attempts?.add(current.id, controller);
+  // Sent for a result that the backend's claim made RUNNING (a database UPDATE), too.
+  sendTransitionSignal({ result: current, signal: taskStarted, retryAt: null }, sender);
+
   const shutdown = options.signal;
   const onShutdown = (): void => {
     controller.abort(shutdown?.reason);
@@ -186,7 +188,6 @@ export async function runTaskAttempt<TReturn>(
       : setTimeout(() => {
           controller.abort(new TaskTimeout(timeout));
         }, timeout * 1000);
-  attempts?.add(current.id, controller);
 
   let outcome: Outcome;
   let reason: unknown;

@@ -196,5 +196,10 @@ export function sendTransitionSignal(
   transition: Transition<any>,
   sender: abstract new (...args: never[]) => unknown,
 ): void {
-  transition.signal?.send({ sender, taskResult: transition.result as TaskResult });
+  // Receivers get their own copy: one that calls refresh() or cancel() on it must not
+  // change the result the backend goes on with.
+  transition.signal?.send({
+    sender,
+    taskResult: withTaskResultChanges(transition.result as TaskResult, {}),
+  });
 }

@@ -79,13 +79,13 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
         `Task result '${id}' is not running on backend '${this.alias}' (ImmediateBackend keeps no results, so only a task that enqueue() is running can be cancelled).`,
       );
     }
+    if (this.#attempts?.abort(id, new TaskCancelled(id))) return copyTaskResult(live);
     if (live.status === TaskResultStatus.READY) {
       const transition = cancel(live);
       this.#live.set(id, transition.result);
       sendTransitionSignal(transition, ImmediateBackend);
       return copyTaskResult(transition.result);
     }
-    this.#attempts?.abort(id, new TaskCancelled(id));
     return copyTaskResult(live);
   }
 }
