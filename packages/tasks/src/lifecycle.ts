@@ -8,8 +8,7 @@ import { TaskContext } from './context.ts';
 import { TaskCancelled, TaskTimeout } from './exceptions.ts';
 import { normalizeReturnValue, type JsonValue } from './json.ts';
 import { getTaskLogger } from './log.ts';
-import { taskResultFields, updateTaskResult, type TaskResult } from './result.ts';
-import type { TaskError } from './task-error.ts';
+import type { TaskResult } from './result.ts';
 import { taskStarted } from './signals.ts';
 import { TaskResultStatus } from './status.ts';
 import {
@@ -231,26 +230,4 @@ export async function runTaskAttempt<TReturn>(
     );
   }
   return transition.result as TaskResult<TReturn>;
-}
-
-/**
- * Mark `taskResult` as RUNNING for a new attempt, in place.
- * @deprecated Use `startAttempt`, which returns the next result.
- */
-export function markAttemptStarted(taskResult: TaskResult, workerId: string, now: Date): void {
-  updateTaskResult(taskResult, taskResultFields(startAttempt(taskResult, workerId, now).result));
-}
-
-/**
- * Record a failed attempt in place: READY for a retry, or FAILED.
- * @deprecated Use `fail`, which returns the next result and the signal to send.
- */
-export function recordAttemptFailure(
-  taskResult: TaskResult,
-  error: TaskError,
-  defer: boolean,
-  now = new Date(),
-): void {
-  const next = fail(taskResult, error, { now, deferRetry: defer }).result;
-  updateTaskResult(taskResult, taskResultFields(next));
 }

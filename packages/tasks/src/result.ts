@@ -21,10 +21,6 @@ export interface TaskResultFields<TReturn = unknown> {
   returnValue?: TReturn | undefined;
 }
 
-let writeFields: <TReturn>(
-  result: TaskResult<TReturn>,
-  changes: Partial<TaskResultFields<TReturn>>,
-) => void;
 let readFields: <TReturn>(result: TaskResult<TReturn>) => Readonly<TaskResultFields<TReturn>>;
 
 /**
@@ -36,9 +32,6 @@ export class TaskResult<TReturn = unknown> {
   #fields: TaskResultFields<TReturn>;
 
   static {
-    writeFields = (result, changes) => {
-      result.#fields = { ...result.#fields, ...changes };
-    };
     readFields = (result) => result.#fields;
   }
 
@@ -131,18 +124,6 @@ export class TaskResult<TReturn = unknown> {
     const fresh = await this.task.getBackend().cancel(this.id);
     this.#fields = fresh.#fields as TaskResultFields<TReturn>;
   }
-}
-
-/**
- * Change a result's fields in place.
- * @deprecated Results are changed through the transitions of `@djtasks/tasks/backend`
- * (`startAttempt`, `succeed`, `fail`, …), which return a new result.
- */
-export function updateTaskResult<TReturn>(
-  result: TaskResult<TReturn>,
-  changes: Partial<TaskResultFields<TReturn>>,
-): void {
-  writeFields(result, changes);
 }
 
 /** The fields of `result`, with `changes` applied: for building the next result of a transition. */
