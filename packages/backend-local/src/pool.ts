@@ -317,7 +317,8 @@ export class WorkerPool<J extends PoolJob> {
       thread.initError ??
       (thread.ready
         ? undefined
-        : (thread.crash ?? new Error(`the thread exited with code ${code} while starting`)));
+        : (thread.crash ??
+          new WorkerThreadError(`the thread exited with code ${code} while starting`)));
     if (initError && !this.#closing) {
       this.#initError = { error: initError, workerId: thread.workerId };
       this.#events.log(

@@ -14,6 +14,7 @@ import {
   TaskCancelled,
   TaskException,
   TaskJsonError,
+  TaskModuleImportError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
   TaskTimeout,
@@ -186,6 +187,8 @@ const EXCEPTIONS: Record<string, (message: string, fields: Record<string, string
   TaskResultDoesNotExist: (message) => new TaskResultDoesNotExist(message),
   TaskResultMismatch: (message) => new TaskResultMismatch(message),
   WorkerLost: (message) => new WorkerLost(message),
+  TaskModuleImportError: (message, fields) =>
+    new TaskModuleImportError(fields.module ?? '', message),
   TaskJsonError: (message, fields) => {
     const path = String(fields.path);
     return new TaskJsonError(path, message.slice(path.length + 2));

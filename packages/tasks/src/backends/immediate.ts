@@ -6,12 +6,7 @@ import { taskEnqueued } from '../signals.ts';
 import { TaskResultStatus } from '../status.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
-
-// The lifecycle is loaded on the first enqueue, not with this class: the default
-// configuration names this backend, and defining a task must not load the task runner.
-let runner: Promise<[typeof import('../lifecycle.ts'), typeof import('../transitions.ts')]>;
-const loadRunner = () =>
-  (runner ??= Promise.all([import('../lifecycle.ts'), import('../transitions.ts')]));
+import { loadLifecycle } from './load-lifecycle.ts';
 
 /**
  * Runs each task inside `enqueue`, in the caller's process, and resolves with the finished
@@ -43,7 +38,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
     let result = createTaskResult(task, args);
-    const [{ invokeTask, RunningAttempts, runTaskAttempt }] = await loadRunner();
+    const { invokeTask, RunningAttempts, runTaskAttempt } = (await loadLifecycle()).lifecycle;
     const attempts = (this.#attempts ??= new RunningAttempts());
     const { id } = result;
     this.#live.set(id, result);
@@ -72,7 +67,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
   }
 
   override async cancel(id: string): Promise<TaskResult> {
-    const [, { cancel, sendTransitionSignal }] = await loadRunner();
+    const { cancel, sendTransitionSignal } = (await loadLifecycle()).transitions;
     const live = this.#live.get(id);
     if (!live) {
       throw new TaskResultDoesNotExist(
