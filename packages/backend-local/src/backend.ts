@@ -43,7 +43,7 @@ type JobState = 'ready' | 'deferred' | 'held' | 'running' | 'cancelled';
 /** One enqueued task on its way through the queues and the threads. */
 class Job implements PoolJob {
   /** The result in its latest state. */
-  result: TaskResult<any>;
+  result: TaskResult;
   /** Order of arrival, for first in first out within a priority. */
   seq: number;
   /** When it may run (epoch ms); 0 when it may run now. */
@@ -52,7 +52,7 @@ class Job implements PoolJob {
   /** Settles the running attempt's `execute` with the thread's outcome. */
   outcome: PromiseWithResolvers<JsonValue> | undefined;
 
-  constructor(result: TaskResult<any>, seq: number) {
+  constructor(result: TaskResult, seq: number) {
     this.result = result;
     this.seq = seq;
     this.due = result.task.runAfter?.getTime() ?? 0;
@@ -141,7 +141,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #dispatchQueued = false;
   #closing: Promise<void> | undefined;
   /** Tasks that will not run because the backend closed; logged once closed. */
-  #lost: TaskResult<any>[] = [];
+  #lost: TaskResult[] = [];
 
   constructor(init: BackendInit<ThreadPoolBackendOptions>) {
     super(init);
@@ -282,7 +282,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     }
   }
 
-  #accept(result: TaskResult<any>): void {
+  #accept(result: TaskResult): void {
     const job = new Job(result, this.#seq++);
     this.#results.add(result);
     this.#jobs.set(result.id, job);

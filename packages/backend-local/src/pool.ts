@@ -227,10 +227,10 @@ export class WorkerPool<J extends PoolJob> {
     const thread = new PoolThread<J>(worker, workerId);
     worker.unref();
     this.#threads.add(thread);
-    worker.on('message', (message: FromThread) => {
-      this.#receive(thread, message);
+    worker.on('message', (message: unknown) => {
+      this.#receive(thread, message as FromThread);
     });
-    worker.on('error', (error) => {
+    worker.on('error', (error: Error) => {
       thread.crash = error;
     });
     worker.on('exit', (code) => {

@@ -17,7 +17,7 @@ export { getTaskLogger } from './log.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';
 export { copyTaskResult, createTaskResult, type TaskResultFields } from './result.ts';
 export { isFinishedStatus, isTaskResultStatus } from './status.ts';
-export { rebuildTask } from './task.ts';
+export { rebuildTask, type AnyTask } from './task.ts';
 export { getRegisteredTask, registeredTaskNames } from './task-registry.ts';
 export {
   cancel,

@@ -70,7 +70,7 @@ export class RunningAttempts {
 /** Options of {@link runTaskAttempt}. */
 export interface RunTaskAttemptOptions {
   /** The backend running the attempt; its class is the signals' sender. */
-  backend: BaseTaskBackend<any>;
+  backend: BaseTaskBackend<unknown>;
   /** The id of the worker running the attempt, appended to `workerIds`. */
   workerId: string;
   /** When the attempt started (a worker thread's report). @defaultValue now */

@@ -23,7 +23,7 @@ import {
 import type { JsonValue } from './json.ts';
 import { TaskResult } from './result.ts';
 import { isTaskResultStatus, TaskResultStatus } from './status.ts';
-import { rebuildTask, type Task } from './task.ts';
+import { rebuildTask, type AnyTask, type Task } from './task.ts';
 import { getRegisteredTask, registeredTaskNames } from './task-registry.ts';
 import { TaskError } from './task-error.ts';
 
@@ -67,7 +67,7 @@ export interface ExceptionData extends TaskErrorData {
 const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
 
 /** Turn `result` into plain JSON data. */
-export function taskResultToData(result: TaskResult<any>): TaskResultData {
+export function taskResultToData(result: TaskResult): TaskResultData {
   const { task } = result;
   const data: TaskResultData = {
     id: result.id,
@@ -97,7 +97,7 @@ export interface DecodeOptions {
    * The task as defined, when the caller has it already; otherwise it is looked up by
    * `taskName` among the tasks defined in this process (or thread).
    */
-  task?: Task<any, any, any>;
+  task?: AnyTask;
   /** Where to look for a task that is not defined, for the error message. */
   taskModules?: readonly string[];
 }

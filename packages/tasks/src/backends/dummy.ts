@@ -15,7 +15,7 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
   override readonly supportsRetries: boolean = true;
   override readonly supportsTimeout: boolean = true;
   override readonly supportsCancel: boolean = true;
-  readonly #results: TaskResult<any>[] = [];
+  readonly #results: TaskResult[] = [];
 
   constructor(init: BackendInit<Record<string, never>>) {
     super(init);

@@ -26,7 +26,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
   /** One id for every attempt this backend instance runs. */
   readonly workerId = randomId();
   /** The results `enqueue` is running now, by id, in their latest state. */
-  readonly #live = new Map<string, TaskResult<any>>();
+  readonly #live = new Map<string, TaskResult>();
   #attempts: RunningAttempts | undefined;
 
   constructor(init: BackendInit<Record<string, never>>) {
@@ -46,7 +46,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
       taskEnqueued.send({ sender: ImmediateBackend, taskResult: result });
       for (;;) {
         // A cancel() that came before this attempt has already made the result CANCELLED.
-        result = this.#live.get(id)!;
+        result = this.#live.get(id)! as TaskResult<TReturn>;
         if (result.status !== TaskResultStatus.READY) break;
         result = await runTaskAttempt(result, {
           backend: this,
