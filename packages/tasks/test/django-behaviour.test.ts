@@ -9,8 +9,12 @@ import {
   taskBackends,
   TaskException,
   TaskJsonError,
+  taskEnqueued,
+  taskFinished,
+  TaskResultDoesNotExist,
   TaskResultStatus,
   TaskTimeout,
+  type TaskSignalPayload,
 } from '@djtasks/tasks';
 
 afterEach(async () => {
@@ -113,5 +117,37 @@ describe('defining a task', () => {
       timeout: 60_000,
     });
     expect(JSON.parse(out)).toEqual({ before: false, after: true, value: 3 });
+  });
+});
+
+describe('ImmediateBackend cancellation', () => {
+  it('cancels a task from a taskEnqueued receiver before it starts', async () => {
+    let ran = false;
+    const watched = task({ name: 'tests.django.watched', maxAttempts: 2 }, () => {
+      ran = true;
+    });
+    const seen: string[] = [];
+    const onEnqueued = ({ taskResult }: TaskSignalPayload): void => {
+      if (taskResult.task.name === watched.name)
+        void taskBackends.get('default').cancel(taskResult.id);
+    };
+    const onFinished = ({ taskResult }: TaskSignalPayload): void => {
+      if (taskResult.task.name === watched.name) seen.push(taskResult.status);
+    };
+    taskEnqueued.connect(onEnqueued);
+    taskFinished.connect(onFinished);
+    try {
+      const result = await watched.enqueue();
+      expect(result.status).toBe(TaskResultStatus.CANCELLED);
+      expect(result.attempts).toBe(0);
+      expect(ran).toBe(false);
+      expect(seen).toEqual(['CANCELLED']);
+      await expect(taskBackends.get('default').cancel(result.id)).rejects.toThrow(
+        TaskResultDoesNotExist,
+      );
+    } finally {
+      taskEnqueued.disconnect(onEnqueued);
+      taskFinished.disconnect(onFinished);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { taskEnqueued } from '../signals.ts';
 import { TaskResultStatus } from '../status.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
-import { loadLifecycle } from './load-lifecycle.ts';
+import { loadedLifecycle, loadLifecycle } from './load-lifecycle.ts';
 
 /**
  * Runs each task inside `enqueue`, in the caller's process, and resolves with the finished
@@ -66,16 +66,20 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async cancel(id: string): Promise<TaskResult> {
-    const { cancel, sendTransitionSignal } = (await loadLifecycle()).transitions;
+    // No await before the READY check: a cancel from a taskEnqueued receiver must land before
+    // enqueue starts the first attempt. A live result means enqueue has loaded the lifecycle.
     const live = this.#live.get(id);
-    if (!live) {
+    const loaded = loadedLifecycle();
+    if (!live || !loaded) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' is not running on backend '${this.alias}' (ImmediateBackend keeps no results, so only a task that enqueue() is running can be cancelled).`,
       );
     }
     if (this.#attempts?.abort(id, new TaskCancelled(id))) return copyTaskResult(live);
     if (live.status === TaskResultStatus.READY) {
+      const { cancel, sendTransitionSignal } = loaded.transitions;
       const transition = cancel(live);
       this.#live.set(id, transition.result);
       sendTransitionSignal(transition, ImmediateBackend);
