@@ -427,9 +427,17 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       startedAt,
       attempts: this.#running,
       abortGraceMs: Number.POSITIVE_INFINITY,
-      execute: (running, signal) => {
+      onStart: (running) => {
         job.result = running;
         this.#results.add(running);
+      },
+      // Stored before taskFinished is sent, so that its receivers can read it with getResult.
+      // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
+      persist: async (next) => {
+        job.result = next;
+        this.#results.add(next);
+      },
+      execute: (_running, signal) => {
         const stop = (): void => {
           this.#pool?.stop(job, stopReasonOf(signal.reason), this.settings.abortTimeoutMs);
         };
@@ -440,10 +448,8 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         return outcome;
       },
     }).then(
-      (next) => {
+      () => {
         this.#attempts.delete(attempt);
-        job.result = next;
-        this.#results.add(next);
         this.#afterAttempt(job);
       },
       (error: unknown) => {

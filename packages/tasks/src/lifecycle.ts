@@ -89,7 +89,15 @@ export interface RunTaskAttemptOptions {
    * to `signal` by aborting it there.
    */
   execute?: (taskResult: TaskResult, signal: AbortSignal) => Promise<JsonValue>;
-  /** Store the attempt's outcome before its signal is sent (database backends). */
+  /**
+   * Keep the RUNNING result before `taskStarted` is sent, so that a receiver that asks the
+   * backend for it sees it running (an in-memory backend's result store).
+   */
+  onStart?: (taskResult: TaskResult) => void;
+  /**
+   * Store the attempt's outcome before its signal is sent, so that a receiver that asks the
+   * backend for the result sees it (a database row, an in-memory store).
+   */
   persist?: (taskResult: TaskResult) => Promise<void>;
   /** Give a retried attempt a later `runAfter` from the task's backoff. @defaultValue backend.supportsDefer */
   deferRetries?: boolean;
@@ -168,6 +176,7 @@ export async function runTaskAttempt<TReturn>(
   if (current.status === TaskResultStatus.READY) {
     current = startAttempt(current, workerId, options.startedAt).result;
   }
+  options.onStart?.(current);
   const controller = new AbortController();
   // Registered before taskStarted, so that a receiver can cancel the attempt it is told of.
   attempts?.add(current.id, controller);

@@ -275,6 +275,8 @@ class Reader {
 
   /** The value at a path like `errors[1].message`. */
   value(path: string): unknown {
+    // Most reads are top-level fields: no path to split (this runs for every task a thread runs).
+    if (!path.includes('.') && !path.includes('[')) return this.#data[path];
     let value: unknown = this.#data;
     for (const part of path.split(/\.|\[|\]\.?/).filter((p) => p !== '')) {
       if (typeof value !== 'object' || value === null) return undefined;

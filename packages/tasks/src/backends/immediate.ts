@@ -53,12 +53,15 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
           workerId: this.workerId,
           deferRetries: false,
           attempts,
-          execute: (running, signal) => {
+          execute: invokeTask,
+          onStart: (running) => {
             this.#live.set(id, running);
-            return invokeTask(running, signal);
+          },
+          // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
+          persist: async (next) => {
+            this.#live.set(id, next);
           },
         });
-        this.#live.set(id, result);
       }
       return result;
     } finally {
