@@ -364,6 +364,9 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
           if (job.state === 'cancelled') return;
           job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
+          // Handled by the attempt's execute; this keeps a rejection from being unhandled if
+          // the attempt failed before it got there.
+          outcome.promise.catch(() => {});
           job.outcome = outcome;
           this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
         },

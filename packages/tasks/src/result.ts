@@ -22,6 +22,8 @@ export interface TaskResultFields<TReturn = unknown> {
 }
 
 let readFields: <TReturn>(result: TaskResult<TReturn>) => Readonly<TaskResultFields<TReturn>>;
+/** Set while {@link adoptFields} constructs a result that keeps its fields object as it is. */
+let adopting = false;
 
 /**
  * The state of one enqueued task. It is read-only to its users (as Django's frozen
@@ -36,7 +38,7 @@ export class TaskResult<TReturn = unknown> {
   }
 
   constructor(fields: TaskResultFields<TReturn>) {
-    this.#fields = { ...fields };
+    this.#fields = adopting ? fields : { ...fields };
   }
 
   /** Unique id, a string of fewer than 64 characters. */
@@ -126,12 +128,14 @@ export class TaskResult<TReturn = unknown> {
   }
 }
 
-/** The fields of `result`, with `changes` applied: for building the next result of a transition. */
-export function taskResultFields<TReturn>(
-  result: TaskResult<TReturn>,
-  changes: Partial<TaskResultFields<TReturn>> = {},
-): TaskResultFields<TReturn> {
-  return { ...readFields(result), ...changes };
+/** A result holding `fields` itself (not a copy): for a fields object built fresh here. */
+function adoptFields<TReturn>(fields: TaskResultFields<TReturn>): TaskResult<TReturn> {
+  adopting = true;
+  try {
+    return new TaskResult(fields);
+  } finally {
+    adopting = false;
+  }
 }
 
 /** A copy of `result` with `changes` applied; `result` itself is unchanged. */
@@ -139,7 +143,8 @@ export function withTaskResultChanges<TReturn>(
   result: TaskResult<TReturn>,
   changes: Partial<TaskResultFields<TReturn>>,
 ): TaskResult<TReturn> {
-  return new TaskResult(taskResultFields(result, changes));
+  // One object built here and adopted as it is: this runs for every transition and signal.
+  return adoptFields({ ...readFields(result), ...changes });
 }
 
 /** A deep enough copy of `result` that changing one never shows in the other. */
