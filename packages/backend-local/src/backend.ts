@@ -76,7 +76,7 @@ class Job implements PoolJob {
 }
 
 /** Why an attempt's signal aborted, as the thread is told. */
-function stopReasonOf(reason: unknown): StopReason {
+function stopReasonOf(reason: Error): StopReason {
   return reason instanceof TaskTimeout
     ? { kind: 'timeout', timeout: reason.timeout }
     : { kind: 'cancel' };
@@ -440,16 +440,11 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         job.result = next;
         this.#results.add(next);
       },
-      execute: (_running, signal) => {
-        const stop = (): void => {
-          this.#pool?.stop(job, stopReasonOf(signal.reason), this.settings.abortTimeoutMs);
-        };
-        const outcome = execute();
-        // Aborted already when a taskStarted receiver cancelled it.
-        if (signal.aborted) stop();
-        else signal.addEventListener('abort', stop, { once: true });
-        return outcome;
+      // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
+      onAbort: (reason) => {
+        this.#pool?.stop(job, stopReasonOf(reason), this.settings.abortTimeoutMs);
       },
+      execute,
     }).then(
       () => {
         this.#attempts.delete(attempt);

@@ -112,7 +112,7 @@ export class WorkerPool<J extends PoolJob> {
   readonly #source: JobSource<J>;
   readonly #events: PoolEvents<J>;
   readonly #threads = new Set<PoolThread<J>>();
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #poolId = randomId(6);
   /** Mean reported duration by task name (an exponential moving average), in microseconds. */
   readonly #durations = new Map<string, number>();
@@ -356,6 +356,7 @@ export class WorkerPool<J extends PoolJob> {
       const held = thread.held.get(job.id);
       if (!held) continue;
       this.#send(thread, { type: 'stop', id: job.id, reason });
+      Atomics.add(this.#control, 1, 1);
       const timer = setTimeout(() => {
         const still = thread.held.get(job.id);
         if (still?.started && !thread.stopped) {

@@ -16,7 +16,11 @@ export interface ThreadInit {
   taskModules: readonly string[];
   /** The module whose default export runs once in the thread, or `null`. */
   threadSetup: string | null;
-  /** One Int32: 1 once the pool is closing, so that no further task is started. */
+  /**
+   * Two Int32s: [0] is 1 once the pool is closing, so that no further task is started; [1]
+   * counts the `stop` messages the pool has sent (to any thread), so that a thread reads its
+   * pending messages before starting a task only when a stop may be among them.
+   */
   control: SharedArrayBuffer;
   /**
    * The main thread's configured backends, by alias, as the thread's own configuration

@@ -83,6 +83,8 @@ const running = new Map<string, AbortController>();
 const dropped = new Set<string>();
 
 const isClosing = (): boolean => closing || Atomics.load(control, 0) === 1;
+/** The pool's count of stop messages when this thread last read its pending messages. */
+let stopsSeen = 0;
 
 function describeLoaded(): string {
   const names = registeredTaskNames();
@@ -127,9 +129,14 @@ async function drain(): Promise<void> {
   busy = true;
   let outbox: ThreadEvent[] = [];
   for (;;) {
-    // Messages that arrived while the last task ran (a stop for the next one) come first.
-    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
-      handle(next.message as ToThread);
+    // Messages that arrived while the last task ran (a stop for the next one) come first;
+    // read them only when the pool has sent a stop since the last look.
+    const stops = Atomics.load(control, 1);
+    if (stops !== stopsSeen) {
+      stopsSeen = stops;
+      for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
+        handle(next.message as ToThread);
+      }
     }
     if (head >= queue.length || isClosing()) break;
     const job = queue[head]!;

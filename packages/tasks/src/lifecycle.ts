@@ -32,6 +32,7 @@ export const DEFAULT_ABORT_GRACE_MS = 1000;
  */
 export class RunningAttempts {
   readonly #controllers = new Map<string, AbortController>();
+  readonly #onAbort = new Map<string, (reason: Error) => void>();
 
   /** Whether an attempt of `id` is running. */
   has(id: string): boolean {
@@ -47,23 +48,27 @@ export class RunningAttempts {
   abort(id: string, reason: Error): boolean {
     const controller = this.#controllers.get(id);
     if (!controller) return false;
-    if (!controller.signal.aborted) controller.abort(reason);
+    if (!controller.signal.aborted) {
+      controller.abort(reason);
+      this.#onAbort.get(id)?.(reason);
+    }
     return true;
   }
 
   /** Abort every running attempt with `reason`. */
   abortAll(reason: Error): void {
-    for (const controller of this.#controllers.values()) {
-      if (!controller.signal.aborted) controller.abort(reason);
-    }
+    for (const id of this.#controllers.keys()) this.abort(id, reason);
   }
 
-  add(id: string, controller: AbortController): void {
+  /** Register the attempt of `id`; `onAbort` is called when `abort` aborts it. */
+  add(id: string, controller: AbortController, onAbort?: (reason: Error) => void): void {
     this.#controllers.set(id, controller);
+    if (onAbort) this.#onAbort.set(id, onAbort);
   }
 
   delete(id: string): void {
     this.#controllers.delete(id);
+    this.#onAbort.delete(id);
   }
 }
 
@@ -82,6 +87,11 @@ export interface RunTaskAttemptOptions {
   signal?: AbortSignal;
   /** Where the attempt is registered while it runs, so that the backend can cancel it. */
   attempts?: RunningAttempts;
+  /**
+   * Called when the runner aborts the attempt's signal for its timeout, or `attempts.abort`
+   * for a cancellation, with the reason: for a backend that must pass it on (to a thread).
+   */
+  onAbort?: (reason: Error) => void;
   /**
    * Run the function and resolve with its JSON-normalised return value. The default,
    * {@link invokeTask}, runs it here; a backend that runs it elsewhere (a worker thread)
@@ -179,7 +189,7 @@ export async function runTaskAttempt<TReturn>(
   options.onStart?.(current);
   const controller = new AbortController();
   // Registered before taskStarted, so that a receiver can cancel the attempt it is told of.
-  attempts?.add(current.id, controller);
+  attempts?.add(current.id, controller, options.onAbort);
   // Sent for a result that the backend's claim made RUNNING (a database UPDATE), too.
   sendTransitionSignal({ result: current, signal: taskStarted, retryAt: null }, sender);
 
@@ -194,7 +204,9 @@ export async function runTaskAttempt<TReturn>(
     timeout === null
       ? undefined
       : setTimeout(() => {
-          controller.abort(new TaskTimeout(timeout));
+          const reason = new TaskTimeout(timeout);
+          controller.abort(reason);
+          options.onAbort?.(reason);
         }, timeout * 1000);
 
   let outcome: Outcome;
