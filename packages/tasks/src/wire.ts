@@ -34,7 +34,11 @@ export interface TaskErrorData {
   traceback: string;
 }
 
-/** A `TaskResult` as plain JSON data. */
+/**
+ * A `TaskResult` as plain JSON data. The encoder leaves out a date that is `null`, `errors`
+ * and `workerIds` when empty, and `returnValue` unless SUCCESSFUL (a new task's message is
+ * half the size); the decoder reads a missing one as `null` or `[]`.
+ */
 export interface TaskResultData {
   id: string;
   /** The registered name of the task; the function is found by it when decoding. */
@@ -43,17 +47,17 @@ export interface TaskResultData {
   priority: number;
   queueName: string;
   /** Epoch ms, or `null`. */
-  runAfter: number | null;
+  runAfter?: number | null;
   /** The backend alias. */
   backend: string;
   status: TaskResultStatus;
-  enqueuedAt: number | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  lastAttemptedAt: number | null;
+  enqueuedAt?: number | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+  lastAttemptedAt?: number | null;
   args: JsonValue[];
-  errors: TaskErrorData[];
-  workerIds: string[];
+  errors?: TaskErrorData[];
+  workerIds?: string[];
   /** Present only when `status` is `SUCCESSFUL`. */
   returnValue?: JsonValue;
 }
@@ -64,8 +68,6 @@ export interface ExceptionData extends TaskErrorData {
   fields?: Record<string, string>;
 }
 
-const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
-
 /** Turn `result` into plain JSON data. */
 export function taskResultToData(result: TaskResult): TaskResultData {
   const { task } = result;
@@ -74,17 +76,17 @@ export function taskResultToData(result: TaskResult): TaskResultData {
     taskName: task.name,
     priority: task.priority,
     queueName: task.queueName,
-    runAfter: ms(task.runAfter),
     backend: result.backend,
     status: result.status,
-    enqueuedAt: ms(result.enqueuedAt),
-    startedAt: ms(result.startedAt),
-    finishedAt: ms(result.finishedAt),
-    lastAttemptedAt: ms(result.lastAttemptedAt),
     args: result.args as JsonValue[],
-    errors: result.errors.map((error) => taskErrorToData(error)),
-    workerIds: [...result.workerIds],
   };
+  if (task.runAfter !== null) data.runAfter = task.runAfter.getTime();
+  if (result.enqueuedAt !== null) data.enqueuedAt = result.enqueuedAt.getTime();
+  if (result.startedAt !== null) data.startedAt = result.startedAt.getTime();
+  if (result.finishedAt !== null) data.finishedAt = result.finishedAt.getTime();
+  if (result.lastAttemptedAt !== null) data.lastAttemptedAt = result.lastAttemptedAt.getTime();
+  if (result.errors.length > 0) data.errors = result.errors.map((error) => taskErrorToData(error));
+  if (result.workerIds.length > 0) data.workerIds = [...result.workerIds];
   if (result.status === TaskResultStatus.SUCCESSFUL) {
     data.returnValue = result.returnValue as JsonValue;
   }
@@ -135,7 +137,7 @@ export function taskResultFromData<TReturn = unknown>(
     backend: read.string('backend'),
     runAfter: read.date('runAfter'),
   });
-  const errors = read.array('errors').map((_, index) => {
+  const errors = read.optionalArray('errors').map((_, index) => {
     const at = `errors[${index}]`;
     return new TaskError({
       exceptionClassPath: read.string(`${at}.exceptionClassPath`),
@@ -143,7 +145,9 @@ export function taskResultFromData<TReturn = unknown>(
       traceback: read.string(`${at}.traceback`),
     });
   });
-  const workerIds = read.array('workerIds').map((_, index) => read.string(`workerIds[${index}]`));
+  const workerIds = read
+    .optionalArray('workerIds')
+    .map((_, index) => read.string(`workerIds[${index}]`));
   return new TaskResult<TReturn>({
     id,
     task: task as Task<any, TReturn, any>,
@@ -307,12 +311,18 @@ class Reader {
     return this.#typed(path, Array.isArray, 'an array');
   }
 
+  /** An array, or `[]` when the field is absent. */
+  optionalArray(path: string): unknown[] {
+    return this.value(path) === undefined ? [] : this.array(path);
+  }
+
+  /** Epoch milliseconds as a `Date`; `null` when the field is `null` or absent. */
   date(path: string): Date | null {
-    const value = this.#typed<number | null>(
+    const value = this.#typed<number | null | undefined>(
       path,
-      (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
+      (v) => v == null || (typeof v === 'number' && Number.isFinite(v)),
       'epoch milliseconds or null',
     );
-    return value === null ? null : new Date(value);
+    return value == null ? null : new Date(value);
   }
 }
