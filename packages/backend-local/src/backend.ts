@@ -364,9 +364,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
           if (job.state === 'cancelled') return;
           job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
-          // Handled by the attempt's execute; this keeps a rejection from being unhandled if
-          // the attempt failed before it got there.
-          outcome.promise.catch(() => {});
           job.outcome = outcome;
           this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
         },
@@ -452,6 +449,9 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       },
       (error: unknown) => {
         this.#attempts.delete(attempt);
+        // The attempt failed before its execute took the thread's outcome: when the thread
+        // reports, that outcome must not become an unhandled rejection.
+        job.outcome?.promise.catch(() => {});
         getTaskLogger().error(`ThreadPoolBackend '${this.alias}': task attempt failed`, error);
       },
     );
