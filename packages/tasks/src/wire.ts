@@ -259,6 +259,11 @@ export function exceptionFromData(data: ExceptionData): Error {
   return error;
 }
 
+const isString = (value: unknown): boolean => typeof value === 'string';
+const isFiniteNumber = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isFinite(value);
+const isEpochOrNull = (value: unknown): boolean => value == null || isFiniteNumber(value);
+
 /** Reads checked fields of plain data, throwing `InvalidTaskResultData` that names the field. */
 class Reader {
   readonly #data: Record<string, unknown>;
@@ -300,11 +305,11 @@ class Reader {
   }
 
   string(path: string): string {
-    return this.#typed(path, (v) => typeof v === 'string', 'a string');
+    return this.#typed(path, isString, 'a string');
   }
 
   number(path: string): number {
-    return this.#typed(path, (v) => typeof v === 'number' && Number.isFinite(v), 'a number');
+    return this.#typed(path, isFiniteNumber, 'a number');
   }
 
   array(path: string): unknown[] {
@@ -320,7 +325,7 @@ class Reader {
   date(path: string): Date | null {
     const value = this.#typed<number | null | undefined>(
       path,
-      (v) => v == null || (typeof v === 'number' && Number.isFinite(v)),
+      isEpochOrNull,
       'epoch milliseconds or null',
     );
     return value == null ? null : new Date(value);
