@@ -3,7 +3,6 @@ import {
   TaskCancelled,
   TaskResultDoesNotExist,
   TaskResultStatus,
-  TaskTimeout,
   taskEnqueued,
   type JsonValue,
   type Task,
@@ -19,9 +18,7 @@ import {
   RunningAttempts,
   runTaskAttempt,
   sendTransitionSignal,
-  taskResultToData,
   type BackendInit,
-  type TaskResultData,
 } from '@djtasks/tasks/backend';
 import { answerRequest, mirrorBackends } from './answer-requests.ts';
 import {
@@ -29,58 +26,11 @@ import {
   type ThreadPoolBackendOptions,
   type ThreadPoolSettings,
 } from './options.ts';
-import { WorkerPool, type JobSource, type PoolJob } from './pool.ts';
-import type { StopReason } from './protocol.ts';
-import { DeferredQueue, ReadyQueue } from './queues.ts';
+import { Job, stopReasonOf } from './job.ts';
+import { WorkerPool, type JobSource } from './pool.ts';
+import { DeferredTimer } from './deferred-timer.ts';
+import { ReadyQueue } from './queues.ts';
 import { ResultStore } from './results.ts';
-
-/** The longest delay `setTimeout` accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Where a job is: a queue, a thread that holds it, a running attempt, or cancelled. */
-type JobState = 'ready' | 'deferred' | 'held' | 'running' | 'cancelled';
-
-/** One enqueued task on its way through the queues and the threads. */
-class Job implements PoolJob {
-  /** The result in its latest state. */
-  result: TaskResult;
-  /** Order of arrival, for first in first out within a priority. */
-  seq: number;
-  /** When it may run (epoch ms); 0 when it may run now. */
-  due: number;
-  state: JobState = 'ready';
-  /** Settles the running attempt's `execute` with the thread's outcome. */
-  outcome: PromiseWithResolvers<JsonValue> | undefined;
-
-  constructor(result: TaskResult, seq: number) {
-    this.result = result;
-    this.seq = seq;
-    this.due = result.task.runAfter?.getTime() ?? 0;
-  }
-
-  get id(): string {
-    return this.result.id;
-  }
-
-  get name(): string {
-    return this.result.task.name;
-  }
-
-  get priority(): number {
-    return this.result.task.priority;
-  }
-
-  message(): TaskResultData {
-    return taskResultToData(this.result);
-  }
-}
-
-/** Why an attempt's signal aborted, as the thread is told. */
-function stopReasonOf(reason: Error): StopReason {
-  return reason instanceof TaskTimeout
-    ? { kind: 'timeout', timeout: reason.timeout }
-    : { kind: 'cancel' };
-}
 
 /** What a `ThreadPoolBackend` holds right now. */
 export interface ThreadPoolStats {
@@ -116,7 +66,13 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   readonly settings: Readonly<ThreadPoolSettings>;
   readonly #results: ResultStore;
   readonly #ready = new ReadyQueue<Job>();
-  readonly #deferred = new DeferredQueue<Job>();
+  readonly #deferred = new DeferredTimer<Job>((due) => {
+    for (const job of due) {
+      job.state = 'ready';
+      this.#ready.push(job);
+    }
+    this.#requestDispatch();
+  });
   readonly #attempts = new Set<Promise<unknown>>();
   /** The running attempts, so that `cancel()` can abort one. */
   readonly #running = new RunningAttempts();
@@ -136,8 +92,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }))(this.#ready);
   #pool: WorkerPool<Job> | undefined;
   #seq = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #timerDue = Number.POSITIVE_INFINITY;
   #dispatchQueued = false;
   #closing: Promise<void> | undefined;
   /** Tasks that will not run because the backend closed; logged once closed. */
@@ -252,8 +206,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }
 
   async #shutdown(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     for (const job of [...this.#ready.drain(), ...this.#deferred.drain()]) {
       this.#lost.push(job.result);
     }
@@ -301,7 +253,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     if (job.due > Date.now()) {
       job.state = 'deferred';
       this.#deferred.push(job);
-      this.#armTimer();
       return;
     }
     job.state = 'ready';
@@ -317,33 +268,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       this.#dispatchQueued = false;
       if (!this.#closing) this.#poolOrCreate().dispatch();
     });
-  }
-
-  /** One timer, set for the earliest deferred task; nothing polls. */
-  #armTimer(): void {
-    const next = this.#deferred.nextDue;
-    if (next === undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerDue = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerDue <= next) return;
-    clearTimeout(this.#timer);
-    this.#timerDue = next;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerDue = Number.POSITIVE_INFINITY;
-        for (const job of this.#deferred.takeDue(Date.now())) {
-          job.state = 'ready';
-          this.#ready.push(job);
-        }
-        this.#armTimer();
-        if (this.#ready.length > 0) this.#requestDispatch();
-      },
-      Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS),
-    );
   }
 
   #poolOrCreate(): WorkerPool<Job> {
