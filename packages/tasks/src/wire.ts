@@ -137,17 +137,17 @@ export function taskResultFromData<TReturn = unknown>(
     backend: read.string('backend'),
     runAfter: read.date('runAfter'),
   });
-  const errors = read.optionalArray('errors').map((_, index) => {
-    const at = `errors[${index}]`;
+  const errors = read.optionalArray('errors').map((error, index) => {
+    const fields = read.nested(error, `errors[${index}]`);
     return new TaskError({
-      exceptionClassPath: read.string(`${at}.exceptionClassPath`),
-      message: read.string(`${at}.message`),
-      traceback: read.string(`${at}.traceback`),
+      exceptionClassPath: fields.string('exceptionClassPath'),
+      message: fields.string('message'),
+      traceback: fields.string('traceback'),
     });
   });
-  const workerIds = read
-    .optionalArray('workerIds')
-    .map((_, index) => read.string(`workerIds[${index}]`));
+  const workerIds = read.optionalArray('workerIds');
+  const badWorkerId = workerIds.findIndex((workerId) => typeof workerId !== 'string');
+  if (badWorkerId !== -1) read.nested(workerIds, 'workerIds').string(String(badWorkerId));
   return new TaskResult<TReturn>({
     id,
     task: task as Task<any, TReturn, any>,
@@ -159,7 +159,7 @@ export function taskResultFromData<TReturn = unknown>(
     args: read.array('args') as JsonValue[],
     backend: task.backend,
     errors,
-    workerIds,
+    workerIds: workerIds as string[],
     returnValue:
       status === TaskResultStatus.SUCCESSFUL ? (read.value('returnValue') as TReturn) : undefined,
   });
@@ -264,67 +264,70 @@ const isFiniteNumber = (value: unknown): boolean =>
   typeof value === 'number' && Number.isFinite(value);
 const isEpochOrNull = (value: unknown): boolean => value == null || isFiniteNumber(value);
 
-/** Reads checked fields of plain data, throwing `InvalidTaskResultData` that names the field. */
+/**
+ * Reads checked fields of plain data, throwing `InvalidTaskResultData` that names the field
+ * (with its place, e.g. `errors[1].message`). It runs for every task a thread runs, so a field
+ * is read directly and a message is built only for a bad one.
+ */
 class Reader {
   readonly #data: Record<string, unknown>;
   readonly #id: string | undefined;
+  readonly #at: string;
 
-  constructor(data: unknown) {
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new InvalidTaskResultData(undefined, 'data', 'must be an object');
+  constructor(data: unknown, id?: string, at = '') {
+    this.#at = at;
+    if (typeof data !== 'object' || data === null || (at === '' && Array.isArray(data))) {
+      throw new InvalidTaskResultData(id, at || 'data', 'must be an object');
     }
     this.#data = data as Record<string, unknown>;
-    const id = this.#data.id;
-    this.#id = typeof id === 'string' ? id : undefined;
+    const ownId = this.#data.id;
+    this.#id = at === '' && typeof ownId === 'string' ? ownId : id;
   }
 
-  bad(field: string, problem: string): InvalidTaskResultData {
-    return new InvalidTaskResultData(this.#id, field, problem);
+  /** A reader of `value`, an object found at `at`. */
+  nested(value: unknown, at: string): Reader {
+    return new Reader(value, this.#id, at);
   }
 
-  /** The value at a path like `errors[1].message`. */
-  value(path: string): unknown {
-    // Most reads are top-level fields: no path to split (this runs for every task a thread runs).
-    if (!path.includes('.') && !path.includes('[')) return this.#data[path];
-    let value: unknown = this.#data;
-    for (const part of path.split(/\.|\[|\]\.?/).filter((p) => p !== '')) {
-      if (typeof value !== 'object' || value === null) return undefined;
-      value = (value as Record<string, unknown>)[part];
-    }
-    return value;
+  bad(key: string, problem: string): InvalidTaskResultData {
+    return new InvalidTaskResultData(this.#id, this.#at ? `${this.#at}.${key}` : key, problem);
   }
 
-  #typed<T>(path: string, check: (value: unknown) => boolean, what: string): T {
-    const value = this.value(path);
+  value(key: string): unknown {
+    return this.#data[key];
+  }
+
+  #typed<T>(key: string, check: (value: unknown) => boolean, what: string): T {
+    const value = this.#data[key];
     if (!check(value)) {
       const got =
         value === undefined ? 'nothing' : (JSON.stringify(value)?.slice(0, 100) ?? typeof value);
-      throw this.bad(path, `must be ${what} (got ${got})`);
+      throw this.bad(key, `must be ${what} (got ${got})`);
     }
     return value as T;
   }
 
-  string(path: string): string {
-    return this.#typed(path, isString, 'a string');
+  string(key: string): string {
+    return this.#typed(key, isString, 'a string');
   }
 
-  number(path: string): number {
-    return this.#typed(path, isFiniteNumber, 'a number');
+  number(key: string): number {
+    return this.#typed(key, isFiniteNumber, 'a number');
   }
 
-  array(path: string): unknown[] {
-    return this.#typed(path, Array.isArray, 'an array');
+  array(key: string): unknown[] {
+    return this.#typed(key, Array.isArray, 'an array');
   }
 
   /** An array, or `[]` when the field is absent. */
-  optionalArray(path: string): unknown[] {
-    return this.value(path) === undefined ? [] : this.array(path);
+  optionalArray(key: string): unknown[] {
+    return this.#data[key] === undefined ? [] : this.array(key);
   }
 
   /** Epoch milliseconds as a `Date`; `null` when the field is `null` or absent. */
-  date(path: string): Date | null {
+  date(key: string): Date | null {
     const value = this.#typed<number | null | undefined>(
-      path,
+      key,
       isEpochOrNull,
       'epoch milliseconds or null',
     );
