@@ -64,7 +64,8 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   /** The options in force, defaults filled in. */
   readonly settings: Readonly<ThreadPoolSettings>;
-  readonly #results: ResultStore;
+  /** Every task not forgotten yet, with its result in its latest state. */
+  readonly #results: ResultStore<Job>;
   readonly #ready = new ReadyQueue<Job>();
   readonly #deferred = new DeferredTimer<Job>((due) => {
     for (const job of due) {
@@ -76,8 +77,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   readonly #attempts = new Set<Promise<unknown>>();
   /** The running attempts, so that `cancel()` can abort one. */
   readonly #running = new RunningAttempts();
-  /** The jobs not finished yet, by id: where `cancel()` finds them. */
-  readonly #jobs = new Map<string, Job>();
   /** What the pool takes jobs from: the ready queue, marking each job it takes as held. */
   readonly #source: JobSource<Job> = ((ready: ReadyQueue<Job>) => ({
     get length() {
@@ -149,7 +148,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async getResult(id: string): Promise<TaskResult> {
-    const result = this.#results.get(id);
+    const result = this.#results.get(id)?.result;
     if (!result) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
@@ -166,31 +165,27 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
    */
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async cancel(id: string): Promise<TaskResult> {
-    const job = this.#jobs.get(id);
+    const job = this.#results.get(id);
     if (job?.state === 'running') {
       this.#running.abort(id, new TaskCancelled(id));
       return copyTaskResult(job.result);
     }
-    const result = job?.result ?? this.#results.get(id);
-    if (!result) {
+    if (!job) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
           `results in memory, only the ${this.settings.maxResults} most recently finished, and none across restarts).`,
       );
     }
-    const transition = cancel(result);
-    if (transition.signal === null) return copyTaskResult(result);
-    if (job) {
-      if (job.state === 'ready') this.#ready.remove(job);
-      else if (job.state === 'deferred') this.#deferred.remove(job);
-      else if (job.state === 'held') {
-        this.#pool?.stop(job, { kind: 'cancel' }, this.settings.abortTimeoutMs);
-      }
-      job.state = 'cancelled';
-      job.result = transition.result;
-      this.#jobs.delete(id);
+    // Throws TaskAlreadyFinished for a finished task; returns a CANCELLED one as it is.
+    const transition = cancel(job.result);
+    if (transition.signal === null) return copyTaskResult(job.result);
+    if (job.state === 'ready') this.#ready.remove(job);
+    else if (job.state === 'deferred') this.#deferred.remove(job);
+    else if (job.state === 'held') {
+      this.#pool?.stop(job, { kind: 'cancel' }, this.settings.abortTimeoutMs);
     }
-    this.#results.add(transition.result);
+    job.state = 'cancelled';
+    job.result = transition.result;
     sendTransitionSignal(transition, this.#sender);
     this.#results.finished(id);
     return copyTaskResult(transition.result);
@@ -236,8 +231,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   #accept(result: TaskResult): void {
     const job = new Job(result, this.#seq++);
-    this.#results.add(result);
-    this.#jobs.set(result.id, job);
+    this.#results.add(job);
     taskEnqueued.send({ sender: this.#sender, taskResult: result });
     // A taskEnqueued receiver may have cancelled it already.
     if (job.state === 'ready') this.#schedule(job);
@@ -353,13 +347,11 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       abortGraceMs: Number.POSITIVE_INFINITY,
       onStart: (running) => {
         job.result = running;
-        this.#results.add(running);
       },
       // Stored before taskFinished is sent, so that its receivers can read it with getResult.
       // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
       persist: async (next) => {
         job.result = next;
-        this.#results.add(next);
       },
       // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
       onAbort: (reason) => {
@@ -385,11 +377,11 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #afterAttempt(job: Job): void {
     const { result } = job;
     if (result.isFinished) {
-      this.#jobs.delete(result.id);
+      job.state = 'finished';
       this.#results.finished(result.id);
     } else if (result.status === TaskResultStatus.READY) {
       if (this.#closing) {
-        this.#jobs.delete(result.id);
+        job.state = 'finished';
         this.#lost.push(result);
       } else {
         job.seq = this.#seq++;

@@ -4,8 +4,8 @@ import { taskResultToData, type TaskResultData } from '@djtasks/tasks/backend';
 import type { PoolJob } from './pool.ts';
 import type { StopReason } from './protocol.ts';
 
-/** Where a job is: a queue, a thread that holds it, a running attempt, or cancelled. */
-export type JobState = 'ready' | 'deferred' | 'held' | 'running' | 'cancelled';
+/** Where a job is: a queue, a thread that holds it, a running attempt, cancelled, or finished. */
+export type JobState = 'ready' | 'deferred' | 'held' | 'running' | 'cancelled' | 'finished';
 
 /** One enqueued task on its way through the queues and the threads. */
 export class Job implements PoolJob {
