@@ -81,6 +81,15 @@ describe('timeouts at definition', () => {
     }
   });
 
+  it('refuses a timeout longer than a Node timer can hold', () => {
+    expect(() => task({ name: 'tests.django.timeoutHuge', timeout: 1e7 }, () => {})).toThrow(
+      'timeout must be at most 2147483 seconds (about 24.8 days, the longest timer Node keeps) (got 10000000).',
+    );
+    expect(task({ name: 'tests.django.timeoutMax', timeout: 2147483 }, () => {}).timeout).toBe(
+      2147483,
+    );
+  });
+
   it('is set at definition only, not through using()', () => {
     const timed = task({ name: 'tests.django.timed', timeout: 1 }, () => {});
     expect(() => timed.using({ timeout: 2 } as never)).toThrow(InvalidTask);
