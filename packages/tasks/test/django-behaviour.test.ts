@@ -5,6 +5,7 @@ import {
   configureTasks,
   DummyBackend,
   InvalidTask,
+  NoReturnValue,
   task,
   taskBackends,
   TaskException,
@@ -67,6 +68,22 @@ describe('closer to Django', () => {
     }).toThrow(TypeError);
     expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
     expect(result.returnValue).toBe('x');
+  });
+
+  it('raises a named NoReturnValue for the return value of a task that did not succeed', async () => {
+    const failing = task({ name: 'tests.django.failing' }, (): void => {
+      throw new Error('no');
+    });
+    const result = await failing.enqueue();
+    expect(() => result.returnValue).toThrow(NoReturnValue);
+    expect(() => result.returnValue).toThrow('Task failed');
+    let error: NoReturnValue | undefined;
+    try {
+      void result.returnValue;
+    } catch (caught) {
+      error = caught as NoReturnValue;
+    }
+    expect(error?.status).toBe('FAILED');
   });
 });
 
