@@ -1,4 +1,6 @@
 import {
+  TaskBackendClosed,
+  TaskCancelled,
   TaskResultDoesNotExist,
   TaskResultStatus,
   taskEnqueued,
@@ -9,11 +11,13 @@ import {
 } from '@djtasks/tasks';
 import {
   BaseTaskBackend,
+  cancel,
   copyTaskResult,
   createTaskResult,
   getTaskLogger,
-  markAttemptStarted,
+  RunningAttempts,
   runTaskAttempt,
+  sendTransitionSignal,
   type BackendInit,
 } from '@djtasks/tasks/backend';
 import { answerRequest, mirrorBackends } from './answer-requests.ts';
@@ -22,66 +26,11 @@ import {
   type ThreadPoolBackendOptions,
   type ThreadPoolSettings,
 } from './options.ts';
-import { WorkerPool, type PoolJob } from './pool.ts';
-import type { JobMessage } from './protocol.ts';
-import { DeferredQueue, ReadyQueue } from './queues.ts';
+import { Job, stopReasonOf } from './job.ts';
+import { WorkerPool, type JobSource } from './pool.ts';
+import { DeferredTimer } from './deferred-timer.ts';
+import { ReadyQueue } from './queues.ts';
 import { ResultStore } from './results.ts';
-
-/** The longest delay `setTimeout` accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** One enqueued task on its way through the queues and the threads. */
-class Job implements PoolJob {
-  readonly result: TaskResult<any>;
-  /** Order of arrival, for first in first out within a priority. */
-  seq: number;
-  /** When it may run (epoch ms); 0 when it may run now. */
-  due: number;
-  /** Settles the running attempt's `execute` with the thread's outcome. */
-  outcome: PromiseWithResolvers<JsonValue> | undefined;
-
-  constructor(result: TaskResult<any>, seq: number) {
-    this.result = result;
-    this.seq = seq;
-    this.due = result.task.runAfter?.getTime() ?? 0;
-  }
-
-  get id(): string {
-    return this.result.id;
-  }
-
-  get name(): string {
-    return this.result.task.name;
-  }
-
-  get priority(): number {
-    return this.result.task.priority;
-  }
-
-  message(): JobMessage {
-    const { result } = this;
-    const { task } = result;
-    return {
-      id: result.id,
-      name: task.name,
-      args: result.args,
-      backend: result.backend,
-      priority: task.priority,
-      queueName: task.queueName,
-      runAfter: task.runAfter?.getTime() ?? null,
-      enqueuedAt: result.enqueuedAt?.getTime() ?? Date.now(),
-      ...(result.workerIds.length > 0
-        ? {
-            previous: {
-              startedAt: result.startedAt?.getTime() ?? Date.now(),
-              errors: result.errors.map((error) => error.toJSON()),
-              workerIds: [...result.workerIds],
-            },
-          }
-        : {}),
-    };
-  }
-}
 
 /** What a `ThreadPoolBackend` holds right now. */
 export interface ThreadPoolStats {
@@ -110,21 +59,42 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   override readonly supportsPriority = true;
   override readonly supportsGetResult = true;
   override readonly supportsRetries = true;
+  override readonly supportsTimeout = true;
+  override readonly supportsCancel = true;
 
   /** The options in force, defaults filled in. */
   readonly settings: Readonly<ThreadPoolSettings>;
-  readonly #results: ResultStore;
+  /** Every task not forgotten yet, with its result in its latest state. */
+  readonly #results: ResultStore<Job>;
   readonly #ready = new ReadyQueue<Job>();
-  readonly #deferred = new DeferredQueue<Job>();
+  readonly #deferred = new DeferredTimer<Job>((due) => {
+    for (const job of due) {
+      job.state = 'ready';
+      this.#ready.push(job);
+    }
+    this.#requestDispatch();
+  });
   readonly #attempts = new Set<Promise<unknown>>();
+  /** The running attempts, so that `cancel()` can abort one. */
+  readonly #running = new RunningAttempts();
+  /** What the pool takes jobs from: the ready queue, marking each job it takes as held. */
+  readonly #source: JobSource<Job> = ((ready: ReadyQueue<Job>) => ({
+    get length() {
+      return ready.length;
+    },
+    peek: () => ready.peek(),
+    shift: () => {
+      const job = ready.shift();
+      if (job) job.state = 'held';
+      return job;
+    },
+  }))(this.#ready);
   #pool: WorkerPool<Job> | undefined;
   #seq = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #timerDue = Number.POSITIVE_INFINITY;
   #dispatchQueued = false;
   #closing: Promise<void> | undefined;
   /** Tasks that will not run because the backend closed; logged once closed. */
-  #lost: TaskResult<any>[] = [];
+  #lost: TaskResult[] = [];
 
   constructor(init: BackendInit<ThreadPoolBackendOptions>) {
     super(init);
@@ -178,7 +148,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async getResult(id: string): Promise<TaskResult> {
-    const result = this.#results.get(id);
+    const result = this.#results.get(id)?.result;
     if (!result) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
@@ -186,6 +156,39 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       );
     }
     return copyTaskResult(result);
+  }
+
+  /**
+   * Cancel the task result `id`. A READY or deferred task becomes CANCELLED at once and
+   * never starts. A RUNNING task's `signal` aborts with a `TaskCancelled`; it becomes
+   * CANCELLED when it stops, or when its thread is terminated `abortTimeoutMs` later.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
+  override async cancel(id: string): Promise<TaskResult> {
+    const job = this.#results.get(id);
+    if (job?.state === 'running') {
+      this.#running.abort(id, new TaskCancelled(id));
+      return copyTaskResult(job.result);
+    }
+    if (!job) {
+      throw new TaskResultDoesNotExist(
+        `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
+          `results in memory, only the ${this.settings.maxResults} most recently finished, and none across restarts).`,
+      );
+    }
+    // Throws TaskAlreadyFinished for a finished task; returns a CANCELLED one as it is.
+    const transition = cancel(job.result);
+    if (transition.signal === null) return copyTaskResult(job.result);
+    if (job.state === 'ready') this.#ready.remove(job);
+    else if (job.state === 'deferred') this.#deferred.remove(job);
+    else if (job.state === 'held') {
+      this.#pool?.stop(job, { kind: 'cancel' }, this.settings.abortTimeoutMs);
+    }
+    job.state = 'cancelled';
+    job.result = transition.result;
+    sendTransitionSignal(transition, this.#sender);
+    this.#results.finished(id);
+    return copyTaskResult(transition.result);
   }
 
   /**
@@ -198,8 +201,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }
 
   async #shutdown(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     for (const job of [...this.#ready.drain(), ...this.#deferred.drain()]) {
       this.#lost.push(job.result);
     }
@@ -219,18 +220,21 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     this.#lost = [];
   }
 
-  #assertOpen(task: Task<any, any, any>): void {
+  #assertOpen(task: Task<TaskArgs, unknown, any>): void {
     if (this.#closing) {
-      throw new Error(
+      throw new TaskBackendClosed(
+        this.alias,
         `ThreadPoolBackend '${this.alias}' is closed; cannot enqueue task '${task.name}'.`,
       );
     }
   }
 
-  #accept(result: TaskResult<any>): void {
-    this.#results.add(result);
+  #accept(result: TaskResult): void {
+    const job = new Job(result, this.#seq++);
+    this.#results.add(job);
     taskEnqueued.send({ sender: this.#sender, taskResult: result });
-    this.#schedule(new Job(result, this.#seq++));
+    // A taskEnqueued receiver may have cancelled it already.
+    if (job.state === 'ready') this.#schedule(job);
   }
 
   get #sender(): abstract new (...args: never[]) => unknown {
@@ -241,10 +245,11 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #schedule(job: Job): void {
     job.due = job.result.task.runAfter?.getTime() ?? 0;
     if (job.due > Date.now()) {
+      job.state = 'deferred';
       this.#deferred.push(job);
-      this.#armTimer();
       return;
     }
+    job.state = 'ready';
     this.#ready.push(job);
     this.#requestDispatch();
   }
@@ -259,30 +264,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     });
   }
 
-  /** One timer, set for the earliest deferred task; nothing polls. */
-  #armTimer(): void {
-    const next = this.#deferred.nextDue;
-    if (next === undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerDue = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerDue <= next) return;
-    clearTimeout(this.#timer);
-    this.#timerDue = next;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerDue = Number.POSITIVE_INFINITY;
-        for (const job of this.#deferred.takeDue(Date.now())) this.#ready.push(job);
-        this.#armTimer();
-        if (this.#ready.length > 0) this.#requestDispatch();
-      },
-      Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS),
-    );
-  }
-
   #poolOrCreate(): WorkerPool<Job> {
     this.#pool ??= new WorkerPool<Job>(
       {
@@ -293,13 +274,16 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         resourceLimits: this.settings.resourceLimits,
         backends: mirrorBackends(),
       },
-      this.#ready,
+      this.#source,
       {
         started: (job, workerId, at) => {
-          markAttemptStarted(job.result, workerId, new Date(at));
+          // Cancelled while a thread held it, and the thread started it before it heard:
+          // the thread aborts it on the stop message; its outcome is not recorded.
+          if (job.state === 'cancelled') return;
+          job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
           job.outcome = outcome;
-          this.#runAttempt(job, workerId, () => outcome.promise);
+          this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
         },
         settled: (job, outcome) => {
           if ('value' in outcome) job.outcome?.resolve(outcome.value);
@@ -307,10 +291,17 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
           job.outcome = undefined;
         },
         returned: (job) => {
-          if (this.#closing) this.#lost.push(job.result);
-          else this.#ready.unshift(job);
+          if (job.state === 'cancelled') return;
+          if (this.#closing) {
+            this.#lost.push(job.result);
+          } else {
+            job.state = 'ready';
+            this.#ready.unshift(job);
+          }
         },
         unrunnable: (job, workerId, error) => {
+          if (job.state === 'cancelled') return;
+          job.state = 'running';
           this.#runAttempt(job, workerId, () => Promise.reject(error));
         },
         log: (level, message) => {
@@ -321,9 +312,10 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
             const what =
               request.kind === 'enqueue'
                 ? `enqueue task '${request.name}'`
-                : `get result '${request.id}'`;
+                : `${request.kind === 'cancel' ? 'cancel' : 'get'} result '${request.id}'`;
             return Promise.reject(
-              new Error(
+              new TaskBackendClosed(
+                this.alias,
                 `ThreadPoolBackend '${this.alias}' is closed; a task in worker thread ${workerId} ` +
                   `cannot ${what} through it any more.`,
               ),
@@ -336,15 +328,46 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     return this.#pool;
   }
 
-  /** Run one attempt through the shared lifecycle; `execute` settles when the thread reports. */
-  #runAttempt(job: Job, workerId: string, execute: () => Promise<JsonValue>): void {
-    const attempt = runTaskAttempt(job.result, { backend: this, workerId, execute }).then(
+  /**
+   * Run one attempt through the shared lifecycle; `execute` settles when the thread reports
+   * (or its thread ends). A timeout or a cancel aborts the attempt's signal: the thread is
+   * told, and terminated if the task ignores it for `abortTimeoutMs`, so `execute` always settles.
+   */
+  #runAttempt(
+    job: Job,
+    workerId: string,
+    execute: () => Promise<JsonValue>,
+    startedAt?: Date,
+  ): void {
+    const attempt = runTaskAttempt(job.result, {
+      backend: this,
+      workerId,
+      startedAt,
+      attempts: this.#running,
+      abortGraceMs: Number.POSITIVE_INFINITY,
+      onStart: (running) => {
+        job.result = running;
+      },
+      // Stored before taskFinished is sent, so that its receivers can read it with getResult.
+      // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
+      persist: async (next) => {
+        job.result = next;
+      },
+      // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
+      onAbort: (reason) => {
+        this.#pool?.stop(job, stopReasonOf(reason), this.settings.abortTimeoutMs);
+      },
+      execute,
+    }).then(
       () => {
         this.#attempts.delete(attempt);
         this.#afterAttempt(job);
       },
       (error: unknown) => {
         this.#attempts.delete(attempt);
+        // The attempt failed before its execute took the thread's outcome: when the thread
+        // reports, that outcome must not become an unhandled rejection.
+        job.outcome?.promise.catch(() => {});
         getTaskLogger().error(`ThreadPoolBackend '${this.alias}': task attempt failed`, error);
       },
     );
@@ -354,10 +377,16 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #afterAttempt(job: Job): void {
     const { result } = job;
     if (result.isFinished) {
+      job.state = 'finished';
       this.#results.finished(result.id);
     } else if (result.status === TaskResultStatus.READY) {
-      if (this.#closing) this.#lost.push(result);
-      else this.#schedule(new Job(result, this.#seq++));
+      if (this.#closing) {
+        job.state = 'finished';
+        this.#lost.push(result);
+      } else {
+        job.seq = this.#seq++;
+        this.#schedule(job);
+      }
     }
   }
 }

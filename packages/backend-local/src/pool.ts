@@ -1,26 +1,25 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { randomId } from '@djtasks/tasks/backend';
-import type { JsonValue } from '@djtasks/tasks';
-import { errorFromFields, WorkerThreadError } from './errors.ts';
-import { forwardedError } from './answer-requests.ts';
+import type { JsonValue, TaskError } from '@djtasks/tasks';
+import {
+  exceptionFromData,
+  exceptionToData,
+  randomId,
+  taskErrorFromData,
+  type TaskResultData,
+} from '@djtasks/tasks/backend';
+import { WorkerThreadError } from './errors.ts';
+import { PoolThread, threadEndError, type PoolJob } from './pool-thread.ts';
 import type {
   ForwardedRequest,
   FromThread,
-  JobMessage,
   MirroredBackend,
-  ResultFields,
+  StopReason,
   ThreadEvent,
   ThreadInit,
   ToThread,
 } from './protocol.ts';
 
-/** What the pool needs to know of a queued task attempt. */
-export interface PoolJob {
-  readonly id: string;
-  readonly name: string;
-  /** Builds the message that hands the attempt to a thread. */
-  message(): JobMessage;
-}
+export type { PoolJob } from './pool-thread.ts';
 
 /** Where the pool takes jobs from, in the order they should run. */
 export interface JobSource<J extends PoolJob> {
@@ -34,14 +33,14 @@ export interface PoolEvents<J extends PoolJob> {
   /** A thread started the job at `at` (epoch ms). */
   started(job: J, workerId: string, at: number): void;
   /** The started job finished: `error` set if it failed (in the task or because its thread ended). */
-  settled(job: J, outcome: { value: JsonValue } | { error: Error }): void;
+  settled(job: J, outcome: { value: JsonValue } | { error: TaskError | Error }): void;
   /** The job was handed to a thread that ended before starting it. */
   returned(job: J): void;
   /** The job cannot run because the threads cannot start (a task module or threadSetup failed). */
   unrunnable(job: J, workerId: string, error: Error): void;
   log(level: 'warn' | 'error', message: string): void;
   /** A task in a thread enqueued a task or asked for a result; resolves with the results. */
-  request(request: ForwardedRequest, workerId: string): Promise<ResultFields[]>;
+  request(request: ForwardedRequest, workerId: string): Promise<TaskResultData[]>;
 }
 
 /** Settings of a {@link WorkerPool}. */
@@ -72,41 +71,13 @@ const THREAD_URL = new URL(
   import.meta.url,
 );
 
-interface Held<J> {
-  job: J;
-  predictedUs: number;
-  started: boolean;
-}
-
-class PoolThread<J extends PoolJob> {
-  readonly worker: Worker;
-  readonly workerId: string;
-  /** The jobs handed to this thread and not settled, in the order it runs them. */
-  readonly held = new Map<string, Held<J>>();
-  /** Predicted microseconds of the held jobs, the running one included. */
-  heldUs = 0;
-  ready = false;
-  crash: Error | undefined;
-  initError: Error | undefined;
-  readonly exited: Promise<void>;
-  markExited!: () => void;
-
-  constructor(worker: Worker, workerId: string) {
-    this.worker = worker;
-    this.workerId = workerId;
-    this.exited = new Promise((resolve) => {
-      this.markExited = resolve;
-    });
-  }
-}
-
 /** The worker threads of one `ThreadPoolBackend`: spawning, handing out tasks, replacing crashed threads. */
 export class WorkerPool<J extends PoolJob> {
   readonly #settings: PoolSettings;
   readonly #source: JobSource<J>;
   readonly #events: PoolEvents<J>;
   readonly #threads = new Set<PoolThread<J>>();
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #poolId = randomId(6);
   /** Mean reported duration by task name (an exponential moving average), in microseconds. */
   readonly #durations = new Map<string, number>();
@@ -221,10 +192,10 @@ export class WorkerPool<J extends PoolJob> {
     const thread = new PoolThread<J>(worker, workerId);
     worker.unref();
     this.#threads.add(thread);
-    worker.on('message', (message: FromThread) => {
-      this.#receive(thread, message);
+    worker.on('message', (message: unknown) => {
+      this.#receive(thread, message as FromThread);
     });
-    worker.on('error', (error) => {
+    worker.on('error', (error: Error) => {
       thread.crash = error;
     });
     worker.on('exit', (code) => {
@@ -249,7 +220,7 @@ export class WorkerPool<J extends PoolJob> {
         this.dispatch();
         break;
       case 'initFailed':
-        thread.initError = errorFromFields(message.error);
+        thread.initError = exceptionFromData(message.error);
         break;
       case 'log':
         this.#events.log(message.level, `thread ${thread.workerId}: ${message.message}`);
@@ -267,7 +238,7 @@ export class WorkerPool<J extends PoolJob> {
         this.#send(thread, { type: 'reply', requestId, results });
       },
       (error: unknown) => {
-        this.#send(thread, { type: 'reply', requestId, error: forwardedError(error) });
+        this.#send(thread, { type: 'reply', requestId, error: exceptionToData(error) });
       },
     );
   }
@@ -293,10 +264,14 @@ export class WorkerPool<J extends PoolJob> {
           held.job,
           event.kind === 'succeeded'
             ? { value: event.value }
-            : { error: errorFromFields(event.error) },
+            : { error: taskErrorFromData(event.error) },
         );
         break;
       }
+      case 'dropped':
+        thread.held.delete(event.id);
+        thread.heldUs = thread.held.size === 0 ? 0 : thread.heldUs - held.predictedUs;
+        break;
     }
   }
 
@@ -307,7 +282,8 @@ export class WorkerPool<J extends PoolJob> {
       thread.initError ??
       (thread.ready
         ? undefined
-        : (thread.crash ?? new Error(`the thread exited with code ${code} while starting`)));
+        : (thread.crash ??
+          new WorkerThreadError(`the thread exited with code ${code} while starting`)));
     if (initError && !this.#closing) {
       this.#initError = { error: initError, workerId: thread.workerId };
       this.#events.log(
@@ -317,7 +293,7 @@ export class WorkerPool<J extends PoolJob> {
     }
     for (const held of thread.held.values()) {
       if (held.started) {
-        this.#events.settled(held.job, { error: this.#threadEndError(thread, code) });
+        this.#events.settled(held.job, { error: threadEndError(thread, code, this.#terminating) });
       } else if (this.#initError && !this.#closing) {
         this.#events.unrunnable(held.job, this.#initError.workerId, this.#initError.error);
       } else {
@@ -326,7 +302,7 @@ export class WorkerPool<J extends PoolJob> {
     }
     thread.held.clear();
     thread.markExited();
-    if (!this.#closing && !this.#initError && (code !== 0 || thread.crash)) {
+    if (!this.#closing && !this.#initError && !thread.stopped && (code !== 0 || thread.crash)) {
       this.#events.log(
         'warn',
         `thread ${thread.workerId} ended (exit code ${code}${thread.crash ? `, ${thread.crash.message}` : ''}); replacing it`,
@@ -335,28 +311,32 @@ export class WorkerPool<J extends PoolJob> {
     this.dispatch();
   }
 
-  #threadEndError(thread: PoolThread<J>, code: number): WorkerThreadError {
-    let error: WorkerThreadError;
-    if (this.#terminating) {
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} was terminated by close(): the task neither finished ` +
-          `within closeTimeoutMs nor stopped within abortTimeoutMs after its signal fired.`,
-      );
-    } else if (thread.crash) {
-      const crash = thread.crash as Error & { code?: string };
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} crashed while running the task: ` +
-          `${crash.code ? `${crash.code}: ` : ''}${crash.message}`,
-        { cause: crash },
-      );
-      if (crash.stack) error.stack = `${error.stack ?? ''}\nCaused by: ${crash.stack}`;
-    } else {
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} exited with code ${code} while running the task ` +
-          `(process.exit() in a task ends its thread; the pool starts another).`,
-      );
+  /**
+   * Tell the thread holding `job` to stop it: drop it if it has not started, else fire its
+   * signal with `reason`. A started task that has not stopped `graceMs` later is ended with
+   * its thread, which the pool replaces.
+   */
+  stop(job: J, reason: StopReason, graceMs: number): void {
+    for (const thread of this.#threads) {
+      const held = thread.held.get(job.id);
+      if (!held) continue;
+      this.#send(thread, { type: 'stop', id: job.id, reason });
+      Atomics.add(this.#control, 1, 1);
+      const timer = setTimeout(() => {
+        const still = thread.held.get(job.id);
+        if (still?.started && !thread.stopped) {
+          thread.stopped = { name: job.name, reason };
+          this.#events.log(
+            'warn',
+            `thread ${thread.workerId}: task '${job.name}' id=${job.id} did not stop within ${graceMs} ms ` +
+              `after its ${reason.kind === 'timeout' ? 'timeout' : 'cancellation'}; terminating the thread and starting another`,
+          );
+          void thread.worker.terminate();
+        }
+      }, graceMs);
+      timer.unref();
+      return;
     }
-    return error;
   }
 
   /**

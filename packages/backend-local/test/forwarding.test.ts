@@ -178,8 +178,8 @@ describe('ThreadPoolBackend: refusals of an enqueue from inside a pool thread', 
   it('refuses getResult when the main backend does not support it, with the usual error', async () => {
     configure();
     expect(await refusal('getResultUnsupported', 'other')).toMatchObject({
-      className: 'Error',
-      message: 'This backend does not support retrieving or refreshing results.',
+      className: 'TaskBackendUnsupported',
+      message: "Backend 'other' (DummyBackend) does not support retrieving or refreshing results.",
     });
   });
 
@@ -190,7 +190,7 @@ describe('ThreadPoolBackend: refusals of an enqueue from inside a pool thread', 
     await pool.close();
     await late.refresh();
     expect(late.status).toBe(TaskResultStatus.SUCCESSFUL);
-    expect(late.returnValue).toMatchObject({ className: 'Error' });
+    expect(late.returnValue).toMatchObject({ className: 'TaskBackendClosed' });
     expect(late.returnValue?.message).toMatch(
       /^ThreadPoolBackend 'default' is closed; a task in worker thread \S+ cannot enqueue task 'backendLocal.recordedChild' through it any more\.$/,
     );

@@ -79,7 +79,9 @@ describe('task() inference', () => {
 
 describe('statuses and configuration', () => {
   it('has a status union matching the const object', () => {
-    expectTypeOf<TaskResultStatus>().toEqualTypeOf<'READY' | 'RUNNING' | 'FAILED' | 'SUCCESSFUL'>();
+    expectTypeOf<TaskResultStatus>().toEqualTypeOf<
+      'READY' | 'RUNNING' | 'FAILED' | 'SUCCESSFUL' | 'CANCELLED'
+    >();
     expectTypeOf(TaskResultStatus.READY).toEqualTypeOf<'READY'>();
   });
 
@@ -108,5 +110,23 @@ describe('statuses and configuration', () => {
         pool: { backend: Pool, options: { maxWorkers: 'two' } },
       },
     });
+  });
+});
+
+describe('timeouts and cancellation', () => {
+  it('takes a timeout at definition and not through using()', () => {
+    const timed = task({ name: 'types.timed', timeout: 5 }, (n: number) => n);
+    expectTypeOf(timed.timeout).toEqualTypeOf<number | null>();
+    // @ts-expect-error: timeout is not a using() option
+    timed.using({ timeout: 1 });
+    // @ts-expect-error: a timeout is a number of seconds
+    task({ name: 'types.badTimeout', timeout: '5s' }, () => {});
+  });
+
+  it('cancels through the result and the backend', () => {
+    expectTypeOf<TaskResult<number>['cancel']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<BaseTaskBackend['cancel']>().returns.toEqualTypeOf<Promise<TaskResult>>();
+    expectTypeOf<BaseTaskBackend['supportsCancel']>().toEqualTypeOf<boolean>();
+    expectTypeOf<BaseTaskBackend['supportsTimeout']>().toEqualTypeOf<boolean>();
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BackendConfig } from '../config.ts';
-import { configureTasks, taskBackends } from '../config.ts';
+import type { BackendConfig } from '../backend-registry.ts';
+import { configureTasks, taskBackends } from '../backend-registry.ts';
 import {
   InvalidTask,
   InvalidTaskBackend,
@@ -23,6 +23,8 @@ import {
   rejects,
   returnsDate,
 } from './fixtures.ts';
+import { describeSignals } from './conformance-signals.ts';
+import { describeStopping } from './conformance-stopping.ts';
 import { waitForResult } from './wait.ts';
 
 /** How to set up the backend under test for {@link describeBackendConformance}. */
@@ -320,35 +322,6 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
         });
       });
 
-      it('sends enqueued, started and finished in that order', async () => {
-        const result = await finished(await noop.enqueue());
-        const events = seen
-          .filter((event) => event.id === result.id)
-          .map((event) => `${event.signal}:${event.status}`);
-        expect(events).toEqual(['enqueued:READY', 'started:RUNNING', 'finished:SUCCESSFUL']);
-        for (const event of seen) expect(event.sender).toBe(backend().constructor);
-      });
-
-      it('keeps running tasks when a signal receiver throws', async () => {
-        const broken = (): void => {
-          throw new Error('receiver failed');
-        };
-        taskEnqueued.connect(broken);
-        taskStarted.connect(broken);
-        taskFinished.connect(broken);
-        try {
-          const result = await finished(await addNumbers.enqueue(1, 1));
-          expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
-          expect(logged).toContain(
-            `error receiver broken of taskEnqueued failed for task id=${result.id}`,
-          );
-        } finally {
-          taskEnqueued.disconnect(broken);
-          taskStarted.disconnect(broken);
-          taskFinished.disconnect(broken);
-        }
-      });
-
       it('retries a failing task up to maxAttempts, keeping every error', async (context) => {
         if (!backend().supportsRetries) {
           context.skip();
@@ -394,5 +367,8 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
         },
       );
     });
+
+    describeSignals({ executes: options.executes, backend, finished, seen, logged });
+    describeStopping({ executes: options.executes, backend, finished, seen });
   });
 }
