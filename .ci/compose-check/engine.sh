@@ -95,5 +95,9 @@ stop_engine() {
   log "stopping the private dockerd (pid $ENGINE_STARTED_PID)"
   kill "$ENGINE_STARTED_PID" 2>/dev/null || true
   for _ in $(seq 1 30); do kill -0 "$ENGINE_STARTED_PID" 2>/dev/null || break; sleep 1; done
+  # dockerd leaves its default network namespace mounted under the exec root.
+  awk -v root="$ENGINE_RUN/" 'index($2, root) == 1 { print $2 }' /proc/mounts | while read -r mount; do
+    umount "$mount" 2>/dev/null || true
+  done
   ENGINE_STARTED_PID=
 }
