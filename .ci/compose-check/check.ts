@@ -207,7 +207,8 @@ async function main(): Promise<void> {
   );
 
   // Two workers.
-  await compose('up', '-d', '--no-build', '--no-recreate', '--scale', 'worker=2');
+  // Only the worker service: a plain `up` would start the one-off migrate container again.
+  await compose('up', '-d', '--no-build', '--no-deps', '--scale', 'worker=2', 'worker');
   const workers = await waitFor('two workers running tasks', 120, async () => {
     const byWorker = await workerContainers();
     return new Set(byWorker.values()).size === 2 ? byWorker : undefined;

@@ -77,9 +77,10 @@ ensure_engine() {
   as_root_or_explain "a running Docker engine" "start dockerd, or run this as root"
   mkdir -p "$ENGINE_HOME" "$ENGINE_RUN"
   log "starting a private dockerd on $ENGINE_SOCKET (data in $ENGINE_HOME, log in $ENGINE_RUN/dockerd.log)"
-  # containerd comes up with dockerd (its own, under exec-root); no iptables rules.
+  # containerd comes up with dockerd (its own, under exec-root); no iptables rules. fd 9 is
+  # run.sh's lock: an engine left running must not hold it.
   dockerd --host "$DOCKER_HOST" --data-root "$ENGINE_HOME/data" --exec-root "$ENGINE_RUN/exec" \
-    --pidfile "$ENGINE_RUN/dockerd.pid" --iptables=false --ip6tables=false >"$ENGINE_RUN/dockerd.log" 2>&1 &
+    --pidfile "$ENGINE_RUN/dockerd.pid" --iptables=false --ip6tables=false >"$ENGINE_RUN/dockerd.log" 2>&1 9>&- &
   ENGINE_STARTED_PID=$!
   for _ in $(seq 1 60); do
     engine_answers && break

@@ -18,6 +18,9 @@ log() { printf 'compose-check: %s\n' "$*" >&2; }
 
 CHECK_LOGS=${TMPDIR:-/tmp}/djtasks-compose-check
 mkdir -p "$CHECK_LOGS"
+# One check at a time on a machine: they share the engine, the project name and the images.
+exec 9>"$CHECK_LOGS/lock"
+flock -n 9 || { log "another ./dev compose-check is running on this machine (lock $CHECK_LOGS/lock)"; exit 1; }
 T0=$SECONDS
 ensure_engine
 
@@ -43,6 +46,8 @@ cleanup() {
   log "done in $((SECONDS - T0)) s (exit $status)"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # A project left by an interrupted run goes first.
 docker compose down -v --remove-orphans >/dev/null 2>&1 || true
