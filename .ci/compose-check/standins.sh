@@ -66,7 +66,7 @@ build_standins() {
   # The machine's CA bundle: the npm registry may be reached through a proxy of its own.
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
   cp "$STANDINS_DIR"/* "$ctx/"
-  hash=$( (node --version; cat "$STANDINS_DIR"/*; sha256sum "$ctx/ca-certificates.crt") | sha256sum | cut -c1-16)
+  hash=$( (node --version; cat "$STANDINS_DIR"/* "$ctx/ca-certificates.crt") | sha256sum | cut -c1-16)
   build_standin $node_tag "$ctx/node.Dockerfile" "$ctx" "$hash"
   build_standin $pg_tag "$ctx/postgres.Dockerfile" "$ctx" "$hash"
   build_standin $mail_tag "$ctx/mailhog.Dockerfile" "$ctx" "$hash"
