@@ -23,6 +23,7 @@ exec 9>"$CHECK_LOGS/lock"
 flock -n 9 || { log "another ./dev compose-check is running on this machine (lock $CHECK_LOGS/lock)"; exit 1; }
 T0=$SECONDS
 ensure_engine
+log "engine and Compose v2 ready in $((SECONDS - T0)) s"
 
 export COMPOSE_PROJECT_NAME=djtasks-demo-check
 export COMPOSE_FILE="$ROOT/apps/notifications-demo/docker-compose.yml:$HERE/compose.local.yml"

@@ -18,7 +18,7 @@ build_debian_base() {
     as_root_or_explain debootstrap "sudo apt-get install -y debootstrap"
     apt_install debootstrap
   fi
-  local rootfs
+  local rootfs started=$SECONDS
   rootfs=$(mktemp -d /var/tmp/djtasks-rootfs.XXXXXX)
   log "debootstrap: Debian bookworm (minbase) into $rootfs"
   timeout 1200 debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$rootfs.log" 2>&1 ||
@@ -29,6 +29,7 @@ build_debian_base() {
     >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-minimal"
   tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$STANDIN_BASE" >/dev/null
   rm -rf "$rootfs" "$rootfs.log"
+  log "$STANDIN_BASE imported in $((SECONDS - started)) s"
 }
 
 # build_standin TAG DOCKERFILE CONTEXT HASH
@@ -40,8 +41,10 @@ build_standin() {
     return
   fi
   log "building the stand-in $tag"
+  local started=$SECONDS
   docker build --network host --label "djtasks.standin=$hash" -t "$tag" -f "$dockerfile" "$context" \
     >"$CHECK_LOGS/standin-build.log" 2>&1 || { tail -40 "$CHECK_LOGS/standin-build.log" >&2; exit 1; }
+  log "$tag built in $((SECONDS - started)) s"
 }
 
 build_standins() {
