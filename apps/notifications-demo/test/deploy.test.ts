@@ -137,3 +137,17 @@ describe('Dockerfile', () => {
     expect(compose.services.mailhog?.image).toBe('mailhog/mailhog:v1.0.1');
   });
 });
+
+describe('the compose check', () => {
+  it('adds to the compose file only a host-network build (the private engine has no NAT)', () => {
+    const local = parse(
+      readFileSync(join(ROOT, '.ci', 'compose-check', 'compose.local.yml'), 'utf8'),
+      { merge: true },
+    ) as { services: Record<string, Record<string, unknown>> };
+    expect(Object.keys(local.services).sort()).toEqual(['migrate', 'web', 'worker']);
+    for (const [name, service] of Object.entries(local.services)) {
+      expect(Object.keys(service), name).toEqual(['build']);
+      expect(service['build'], name).toEqual({ ...compose.services[name]?.build, network: 'host' });
+    }
+  });
+});
