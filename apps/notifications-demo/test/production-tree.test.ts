@@ -120,6 +120,9 @@ describe('the production tree (what the Docker image runs)', () => {
       MEDIA_ROOT: join(folder.path, 'media'),
       HOST: '127.0.0.1',
       PORT: '0',
+      // What production requires besides: where links in emails point, the hosts it answers for.
+      SITE_URL: 'http://127.0.0.1:8000',
+      ALLOWED_HOSTS: '127.0.0.1,localhost',
     };
   });
 
