@@ -27,6 +27,8 @@ import { APP_DIR, temporaryFolder } from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
 
 const run = promisify(execFile);
+/** The worker's stop_grace_period in docker-compose.yml. */
+const STOP_GRACE_MS = 30_000;
 
 interface Started {
   child: ChildProcess;
@@ -47,11 +49,25 @@ function start(cwd: string, args: string[], env: Record<string, string>): Starte
   return {
     child,
     output: () => output,
+    // SIGTERM, as `docker stop` sends; past the compose file's 30 s grace period it would be
+    // SIGKILLed, so do that and say so rather than hang.
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      await exited;
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'killed'>((resolveGrace) => {
+        timer = setTimeout(() => resolveGrace('killed'), STOP_GRACE_MS);
+      });
+      const outcome = await Promise.race([exited, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'killed') {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(
+          `node ${args.join(' ')} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM:\n${output}`,
+        );
+      }
     },
   };
 }
@@ -127,10 +143,11 @@ describe('the production tree (what the Docker image runs)', () => {
   });
 
   afterAll(async () => {
-    for (const started of running) await started.stop();
+    const stopped = await Promise.allSettled(running.map((started) => started.stop()));
     await inbox?.close();
     await database?.drop();
     folder?.remove();
+    for (const outcome of stopped) if (outcome.status === 'rejected') throw outcome.reason;
   });
 
   it('holds the workspace packages as compiled JavaScript, and nothing outside itself', () => {
