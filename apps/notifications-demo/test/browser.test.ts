@@ -1,12 +1,10 @@
 /**
- * A person's view, in Debian's Chromium driven by playwright-core: sign up, log in, ask for
+ * A person's view, in Chromium (Debian's, or Playwright's; see support/chromium.ts) driven by playwright-core: sign up, log in, ask for
  * a report and watch it turn completed without reloading. Leaves a screenshot of the
  * reports page and a PNG of the PDF's first page in test-artifacts/.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -20,8 +18,9 @@ import {
   type RunningProcess,
 } from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
+import { chromiumPath } from './support/chromium.ts';
+import { pdfPageToPng } from './support/pdf-image.ts';
 
-const run = promisify(execFile);
 const ARTIFACTS = join(APP_DIR, 'test-artifacts');
 
 let inbox: Inbox;
@@ -31,6 +30,7 @@ let folder: ReturnType<typeof temporaryFolder>;
 let browser: BrowserContext;
 
 beforeAll(async () => {
+  const executablePath = await chromiumPath();
   folder = temporaryFolder('demo-browser-');
   inbox = await startSmtpServer();
   const env = {
@@ -46,7 +46,7 @@ beforeAll(async () => {
   app = await startApp(env);
   worker = await startWorker(env);
   browser = await chromium.launchPersistentContext(join(folder.path, 'chromium-profile'), {
-    executablePath: '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: [
       '--headless',
@@ -60,7 +60,8 @@ beforeAll(async () => {
     viewport: { width: 1100, height: 800 },
     acceptDownloads: true,
   });
-});
+  // Up to 15 minutes: on a machine without Chromium, this installs Debian's.
+}, 900_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -124,16 +125,7 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   const text = await pdfToText(pdfPath);
   expect(text).toContain('Bugs found per week');
   expect(text).toMatch(/Week 4\s+13/);
-  await run('pdftoppm', [
-    '-png',
-    '-r',
-    '80',
-    '-f',
-    '1',
-    '-singlefile',
-    pdfPath,
-    join(ARTIFACTS, 'report-page-1'),
-  ]);
+  await pdfPageToPng(pdfPath, join(ARTIFACTS, 'report-page-1.png'), { pageNumber: 1, dpi: 80 });
   writeFileSync(join(ARTIFACTS, 'README.txt'), 'Written by test/browser.test.ts; git-ignored.\n');
   expect(violations).toEqual([]);
 });
