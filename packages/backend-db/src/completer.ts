@@ -3,20 +3,21 @@ import { TaskError, TaskResultStatus, type TaskResult } from '@djtasks/tasks';
 import { getTaskLogger } from '@djtasks/tasks/backend';
 import type { DialectName } from './dialect.ts';
 import { completeRows, type AttemptOutcome } from './queries.ts';
-import { readErrors, type TaskRow } from './rows.ts';
+import { readErrors, readWorkerIds, type TaskRow } from './rows.ts';
 
 interface Pending {
   outcome: AttemptOutcome;
   resolve: () => void;
 }
 
-/** Turn a result at the end of an attempt into what its row is updated with. */
-export function outcomeOf(result: TaskResult): AttemptOutcome {
+/** Turn a result at the end of the attempt holding `claimToken` into what its row is updated with. */
+export function outcomeOf(result: TaskResult, claimToken: string): AttemptOutcome {
   const errors = JSON.stringify(result.errors);
+  const common = { id: result.id, claimToken, workerIds: JSON.stringify(result.workerIds) };
   switch (result.status) {
     case TaskResultStatus.SUCCESSFUL:
       return {
-        id: result.id,
+        ...common,
         status: 'SUCCESSFUL',
         finishedAt: result.finishedAt,
         returnValue: JSON.stringify(result.returnValue),
@@ -26,7 +27,7 @@ export function outcomeOf(result: TaskResult): AttemptOutcome {
       };
     case TaskResultStatus.FAILED:
       return {
-        id: result.id,
+        ...common,
         status: 'FAILED',
         finishedAt: result.finishedAt,
         returnValue: null,
@@ -38,7 +39,7 @@ export function outcomeOf(result: TaskResult): AttemptOutcome {
     case TaskResultStatus.RUNNING: {
       const runAfter = result.task.runAfter;
       return {
-        id: result.id,
+        ...common,
         status: 'READY',
         finishedAt: null,
         returnValue: null,
@@ -50,11 +51,20 @@ export function outcomeOf(result: TaskResult): AttemptOutcome {
   }
 }
 
-/** The outcome of a row that cannot be run here: FAILED with `error` added to its errors. */
-export function badRowOutcome(row: TaskRow, error: Error): AttemptOutcome {
+/**
+ * The outcome of a claimed row that cannot be run here: FAILED with `error` added to its
+ * errors (which replace an unreadable errors column) and `workerId` to its worker ids.
+ */
+export function badRowOutcome(
+  row: TaskRow & { claim_token: string },
+  error: Error,
+  workerId: string,
+): AttemptOutcome {
   const taskError = TaskError.fromException(error);
   return {
     id: row.id,
+    claimToken: row.claim_token,
+    workerIds: JSON.stringify([...readWorkerIds(row), workerId]),
     status: 'FAILED',
     finishedAt: new Date(),
     returnValue: null,
@@ -74,6 +84,7 @@ export class Completer {
   readonly #em: EntityManager;
   readonly #dialect: DialectName;
   readonly #workerId: string;
+  readonly #attempts = new Map<string, number>();
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
   /** Outcomes written, by status. */
@@ -85,8 +96,12 @@ export class Completer {
     this.#workerId = workerId;
   }
 
-  /** Write `outcome`; resolves once it is stored (or its lease turned out to be lost). */
-  write(outcome: AttemptOutcome): Promise<void> {
+  /**
+   * Write `outcome` (of attempt number `attempt`); resolves once it is stored, or once it
+   * turned out that the row no longer runs that attempt (then the outcome is logged and dropped).
+   */
+  write(outcome: AttemptOutcome, attempt: number): Promise<void> {
+    this.#attempts.set(outcome.claimToken, attempt);
     return new Promise((resolve) => {
       this.#pending.push({ outcome, resolve });
       this.#flushing ??= this.#flush();
@@ -109,17 +124,19 @@ export class Completer {
           const written = await completeRows(
             this.#em,
             this.#dialect,
-            this.#workerId,
             batch.map((p) => p.outcome),
           );
           for (const { outcome } of batch) {
+            const attempt = this.#attempts.get(outcome.claimToken);
+            this.#attempts.delete(outcome.claimToken);
             if (written.has(outcome.id)) {
               this.written[outcome.status]++;
             } else {
               this.written.lost++;
               getTaskLogger().error(
-                `worker ${this.#workerId} no longer holds the lease of task ${outcome.id} ` +
-                  `(its lease expired and another worker took it back); this attempt's outcome (${outcome.status}) was not stored`,
+                `worker ${this.#workerId}: discarded the late outcome (${outcome.status}) of attempt ${attempt ?? '?'} ` +
+                  `of task ${outcome.id} (claim ${outcome.claimToken}): its lease expired and the task was taken back ` +
+                  `(a WorkerLost error is recorded for that attempt), so the row belongs to a later attempt or is finished`,
               );
             }
           }

@@ -1,10 +1,12 @@
 /**
  * The lease heartbeat, run in a worker thread with its own database connection so that it
- * keeps renewing leases while a task blocks the worker's event loop. It renews every lease
- * of the tasks the worker told it it runs (a claim whose reply was lost is not among them, so
- * its lease runs out and another pass takes it back) and reports the worker in the worker
- * table. It never decides anything about tasks.
+ * keeps renewing leases while a task blocks the worker's event loop. It renews the lease of
+ * every attempt the worker told it it runs, by claim token (a claim whose reply was lost is
+ * not among them, so its lease runs out and another pass takes it back), tells the worker
+ * which of those attempts no longer hold their row (taken back after a freeze), and reports
+ * the worker in the worker table. It never decides anything about tasks.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,20 +25,27 @@ export interface HeartbeatData {
 }
 
 interface Beat {
-  run(leaseUntil: number, now: number, ids: string[]): Promise<void>;
+  /** Renew the leases of `held` attempts; resolves with the tokens renewed. */
+  run(leaseUntil: number, now: number, held: Held[]): Promise<Set<string>>;
   close(): Promise<void>;
+}
+
+/** An attempt the worker runs: its row id and claim token. */
+export interface Held {
+  id: string;
+  token: string;
 }
 
 const data = workerData as HeartbeatData;
 let stopping = false;
 let wake: (() => void) | undefined;
-/** The ids of the tasks the worker runs now: only their leases are renewed. */
-const held = new Set<string>();
-parentPort!.on('message', (message: { type: string; ids?: string[] }) => {
+/** The attempts the worker runs now, by claim token: only their leases are renewed. */
+const held = new Map<string, Held>();
+parentPort!.on('message', (message: { type: string; held?: Held[]; tokens?: string[] }) => {
   if (message.type === 'hold') {
-    for (const id of message.ids!) held.add(id);
+    for (const attempt of message.held!) held.set(attempt.token, attempt);
   } else if (message.type === 'release') {
-    for (const id of message.ids!) held.delete(id);
+    for (const token of message.tokens!) held.delete(token);
   } else if (message.type === 'stop') {
     stopping = true;
     wake?.();
@@ -51,19 +60,31 @@ async function connect(): Promise<Beat> {
   if (connection.dialect === 'sqlite') {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(connection.path, { timeout: connection.busyTimeoutMs });
+    // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
     const renew = db.prepare(
-      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and lease_owner = ? ` +
-        `and id in (select value from json_each(?))`,
+      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and id in (select value from json_each(?)) ` +
+        `and claim_token in (select value from json_each(?)) returning claim_token`,
     );
     const seen = db.prepare(
       `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values (?, ?, ?, ?, ?, ?, ?) ` +
         `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
     );
     return {
-      run: (leaseUntil, now, ids) => {
-        if (ids.length > 0) renew.run(leaseUntil, workerId, JSON.stringify(ids));
+      run: (leaseUntil, now, attempts) => {
+        if (!existsSync(connection.path)) {
+          throw new Error(`the SQLite database file ${connection.path} no longer exists`);
+        }
+        const renewed = new Set<string>();
+        if (attempts.length > 0) {
+          const rows = renew.all(
+            leaseUntil,
+            JSON.stringify(attempts.map((a) => a.id)),
+            JSON.stringify(attempts.map((a) => a.token)),
+          ) as { claim_token: string }[];
+          for (const row of rows) renewed.add(row.claim_token);
+        }
         seen.run(workerId, backendName, host, pid, queues, now, now);
-        return Promise.resolve();
+        return Promise.resolve(renewed);
       },
       close: () => {
         db.close();
@@ -72,27 +93,37 @@ async function connect(): Promise<Beat> {
     };
   }
   const { default: pg } = await import('pg');
+  // Time limits so that a connection that silently stopped answering is replaced.
+  const limit = Math.max(1000, data.leaseMs);
   const client = new pg.Client({
     ...connection.pg,
     application_name: `djtasks heartbeat ${workerId}`,
+    connectionTimeoutMillis: limit,
+    query_timeout: limit,
   });
   client.on('error', () => {});
   await client.connect();
   return {
-    run: async (leaseUntil, now, ids) => {
-      if (ids.length > 0) {
-        await client.query(
-          `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and lease_owner = $2 and id = any($3)`,
-          [new Date(leaseUntil), workerId, ids],
+    run: async (leaseUntil, now, attempts) => {
+      const renewed = new Set<string>();
+      if (attempts.length > 0) {
+        // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
+        const result = await client.query<{ claim_token: string }>(
+          `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and id = any($2) and claim_token = any($3) ` +
+            `returning claim_token`,
+          [new Date(leaseUntil), attempts.map((a) => a.id), attempts.map((a) => a.token)],
         );
+        for (const row of result.rows) renewed.add(row.claim_token);
       }
       await client.query(
         `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values ($1, $2, $3, $4, $5, $6, $6) ` +
           `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
         [workerId, backendName, host, pid, queues, new Date(now)],
       );
+      return renewed;
     },
-    close: () => client.end(),
+    // `end()` on a connection the server already cut may never settle: do not wait for it.
+    close: () => Promise.race([client.end(), sleep(1000)]).then(() => undefined),
   };
 }
 
@@ -103,7 +134,13 @@ async function main(): Promise<void> {
     try {
       beat ??= await connect();
       const now = Date.now();
-      await beat.run(now + data.leaseMs, now, [...held]);
+      const attempts = [...held.values()];
+      const renewed = await beat.run(now + data.leaseMs, now, attempts);
+      // Attempts whose row another attempt (or a finished outcome) holds now: stop renewing them
+      // and tell the worker. An attempt released meanwhile is no news to it.
+      const lost = attempts.filter((a) => !renewed.has(a.token) && held.has(a.token));
+      for (const attempt of lost) held.delete(attempt.token);
+      if (lost.length > 0) parentPort!.postMessage({ type: 'lost', held: lost });
       parentPort!.postMessage({ type: 'renewed', at: now });
       backoff = 100;
       if (stopping) break;

@@ -4,6 +4,7 @@ export { openDatabase, type ConnectionInfo } from './connection.ts';
 export {
   DJTASKS_MIGRATIONS,
   Djtasks0001TaskResult,
+  Djtasks0002ClaimToken,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,

@@ -92,6 +92,13 @@ end $$`,
       }
     },
   },
+  {
+    // Fencing by attempt: every claim writes a token unique to that attempt, and completion,
+    // release, retry scheduling, recovery and lease renewal all require it, so a late outcome
+    // of an older attempt (a frozen worker that woke up) can never change the row.
+    name: '0002_claim_token',
+    up: () => [`alter table ${T} add column claim_token varchar(64) null`],
+  },
 ];
 
 /**
@@ -131,22 +138,35 @@ export async function migrate(target: AnyEntityManager | EntityManager): Promise
   return applied;
 }
 
+function platformDialect(driver: { getPlatform(): object }): DialectName {
+  return /postgre/i.test(driver.getPlatform().constructor.name) ? 'postgresql' : 'sqlite';
+}
+
 /**
  * The djtasks schema as a MikroORM migration, for an app that runs its own migrator: add
- * `{ name: 'Djtasks0001TaskResult', class: Djtasks0001TaskResult }` to its `migrationsList`.
+ * `{ name: 'Djtasks0001TaskResult', class: Djtasks0001TaskResult }` (then every later
+ * `Djtasks000N…` class, in order) to its `migrationsList`.
  */
 export class Djtasks0001TaskResult extends Migration {
   override name = 'Djtasks0001TaskResult';
 
   override up(): void {
-    const dialect = /postgre/i.test(this.driver.getPlatform().constructor.name)
-      ? 'postgresql'
-      : 'sqlite';
-    for (const statement of DJTASKS_MIGRATIONS[0]!.up(dialect)) this.addSql(statement);
+    for (const statement of DJTASKS_MIGRATIONS[0]!.up(platformDialect(this.driver)))
+      this.addSql(statement);
   }
 
   override down(): void {
     this.addSql(`drop table if exists ${T}`);
     this.addSql(`drop table if exists ${WORKER_TABLE}`);
+  }
+}
+
+/** The claim token column (fencing by attempt), as a MikroORM migration; after {@link Djtasks0001TaskResult}. */
+export class Djtasks0002ClaimToken extends Migration {
+  override name = 'Djtasks0002ClaimToken';
+
+  override up(): void {
+    for (const statement of DJTASKS_MIGRATIONS[1]!.up(platformDialect(this.driver)))
+      this.addSql(statement);
   }
 }

@@ -3,7 +3,14 @@
  * the `EntityManager` to run through, so it joins whatever transaction that manager is in.
  */
 import type { EntityManager } from '@mikro-orm/sql';
-import { dbDate, placeholders, readCount, readDate, type DialectName } from './dialect.ts';
+import {
+  dbDate,
+  placeholders,
+  readCount,
+  readDate,
+  readDateOrNull,
+  type DialectName,
+} from './dialect.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
 
@@ -122,7 +129,8 @@ function queueWhere(filter: QueueFilter, prefix = ''): { sql: string; params: un
  * whose task was never started) and its `available_at` in milliseconds (for claim order).
  */
 export interface ClaimedRow extends TaskRow {
-  prev_worker_ids: string;
+  /** The token of this attempt: required by every later write of its outcome or lease. */
+  claim_token: string;
   prev_started_at: unknown;
   prev_last_attempted_at: unknown;
   available_ms: number;
@@ -139,9 +147,11 @@ export function compareClaimOrder(a: ClaimedRow, b: ClaimedRow): number {
 
 /**
  * Claim up to `limit` ready rows for `workerId` in one statement: mark them RUNNING, count the
- * attempt, append the worker id and give them a lease until `leaseUntil`. On PostgreSQL the
- * rows are locked with SKIP LOCKED so concurrent workers claim disjoint rows; on SQLite the
- * caller runs this inside a `BEGIN IMMEDIATE` transaction (see `DjtasksSqliteDialect`).
+ * attempt, give each a claim token unique to this attempt (made by the database, so two
+ * claims can never share one) and a lease until `leaseUntil`. On PostgreSQL the rows are
+ * locked with SKIP LOCKED so concurrent workers claim disjoint rows; on SQLite the caller runs
+ * this inside a `BEGIN IMMEDIATE` transaction (see `DjtasksSqliteDialect`). The claim reads
+ * and writes no JSON column, so a damaged row is claimed like any other and then fails alone.
  * Returns the claimed rows in claim order.
  */
 export async function claimRows(
@@ -156,9 +166,10 @@ export async function claimRows(
   // On SQLite, `+column` keeps the planner off the queue index (which would sort every READY
   // row of the queue on each claim) and on the READY index, read in claim order up to the limit.
   const where = queueWhere(filter, dialect === 'sqlite' ? '+' : '');
+  const token = dialect === 'postgresql' ? 'gen_random_uuid()::text' : 'lower(hex(randomblob(16)))';
   const set =
     `status = 'RUNNING', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ` +
-    `started_at = coalesce(started_at, ?), last_attempted_at = ?, worker_ids = `;
+    `started_at = coalesce(started_at, ?), last_attempted_at = ?, claim_token = ${token}`;
   const setParams = [
     workerId,
     dbDate(dialect, leaseUntil),
@@ -171,67 +182,64 @@ export async function claimRows(
   const readyParams = [dbDate(dialect, now), ...where.params, limit];
   let rows: ClaimedRow[];
   if (dialect === 'postgresql') {
-    // Unqualified columns in SET expressions are the table's: `picked` has only id and prev_*.
     // Timestamps travel as text so that a release writes back exactly what was there.
     rows = await em.execute<ClaimedRow[]>(
-      `with picked as (select id, worker_ids as prev_worker_ids, started_at::text as prev_started_at, ` +
+      `with picked as (select id, started_at::text as prev_started_at, ` +
         `last_attempted_at::text as prev_last_attempted_at ${ready} for update skip locked) ` +
-        `update ${T} as t set ${set}(worker_ids::jsonb || jsonb_build_array(?::text))::text ` +
-        `from picked where t.id = picked.id ` +
-        `returning t.*, picked.prev_worker_ids, picked.prev_started_at, picked.prev_last_attempted_at`,
-      [...readyParams, ...setParams, workerId],
+        `update ${T} as t set ${set} from picked where t.id = picked.id ` +
+        `returning t.*, picked.prev_started_at, picked.prev_last_attempted_at`,
+      [...readyParams, ...setParams],
     );
   } else {
     const picked = await em.execute<
-      { id: string; worker_ids: string; started_at: unknown; last_attempted_at: unknown }[]
-    >(`select id, worker_ids, started_at, last_attempted_at ${ready}`, readyParams);
+      { id: string; started_at: unknown; last_attempted_at: unknown }[]
+    >(`select id, started_at, last_attempted_at ${ready}`, readyParams);
     if (picked.length === 0) return [];
     const prev = new Map(picked.map((p) => [p.id, p]));
     rows = await em.execute<ClaimedRow[]>(
-      `update ${T} set ${set} json_insert(worker_ids, '$[#]', ?) ` +
-        `where id in (select value from json_each(?)) returning *`,
-      [...setParams, workerId, JSON.stringify(picked.map((p) => p.id))],
+      `update ${T} set ${set} where id in (select value from json_each(?)) returning *`,
+      [...setParams, JSON.stringify(picked.map((p) => p.id))],
     );
     for (const row of rows) {
       const p = prev.get(row.id)!;
-      row.prev_worker_ids = p.worker_ids;
       row.prev_started_at = p.started_at;
       row.prev_last_attempted_at = p.last_attempted_at;
     }
   }
-  for (const row of rows) row.available_ms = readDate(row.available_at)!.getTime();
+  // An unreadable `available_at` sorts first: the row fails as a bad row at once.
+  for (const row of rows) row.available_ms = readDateOrNull(row.available_at)?.getTime() ?? 0;
   return rows.sort(compareClaimOrder);
 }
 
 /**
- * Undo the claim of rows `workerId` holds but never started: READY again, with the attempt
- * count, worker ids and start times they had before the claim, and no lease. Returns how many
- * rows were released (rows whose lease this worker no longer holds are left alone).
+ * Undo the claims of rows never started: READY again, with the attempt count and start times
+ * they had before the claim, no lease and no token. Each row is matched by its claim token,
+ * so a row another attempt holds by now is left alone. Returns how many rows were released.
  */
 export async function releaseRows(
   em: EntityManager,
   dialect: DialectName,
-  workerId: string,
   rows: readonly ClaimedRow[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const set = `status = 'READY', attempts = attempts - 1, lease_owner = null, lease_expires_at = null, `;
+  const set =
+    `status = 'READY', attempts = attempts - 1, lease_owner = null, lease_expires_at = null, ` +
+    `claim_token = null, `;
   if (dialect === 'postgresql') {
     const result = await em.execute<{ affectedRows: number }>(
-      `update ${T} as t set ${set}worker_ids = x.worker_ids, ` +
+      `update ${T} as t set ${set}` +
         `started_at = x.started_at::timestamptz, last_attempted_at = x.last_attempted_at::timestamptz ` +
-        `from json_to_recordset(?::json) as x(id text, worker_ids text, started_at text, last_attempted_at text) ` +
-        `where t.id = x.id and t.lease_owner = ? and t.status = 'RUNNING'`,
+        `from json_to_recordset(?::json) as x(id text, claim_token text, started_at text, last_attempted_at text) ` +
+        `where t.id = x.id and t.claim_token = x.claim_token and t.status = 'RUNNING'`,
       [
         JSON.stringify(
           rows.map((row) => ({
             id: row.id,
-            worker_ids: row.prev_worker_ids,
+            claim_token: row.claim_token,
             started_at: row.prev_started_at,
             last_attempted_at: row.prev_last_attempted_at,
           })),
         ),
-        workerId,
       ],
       'run',
     );
@@ -241,9 +249,9 @@ export async function releaseRows(
     let released = 0;
     for (const row of rows) {
       const result = await tem.execute<{ affectedRows: number }>(
-        `update ${T} set ${set}worker_ids = ?, started_at = ?, last_attempted_at = ? ` +
-          `where id = ? and lease_owner = ? and status = 'RUNNING'`,
-        [row.prev_worker_ids, row.prev_started_at, row.prev_last_attempted_at, row.id, workerId],
+        `update ${T} set ${set}started_at = ?, last_attempted_at = ? ` +
+          `where id = ? and claim_token = ? and status = 'RUNNING'`,
+        [row.prev_started_at, row.prev_last_attempted_at, row.id, row.claim_token],
         'run',
       );
       released += result.affectedRows;
@@ -268,10 +276,14 @@ export async function nextAvailableAt(
 /** The outcome of one attempt, as written back to its row. */
 export interface AttemptOutcome {
   id: string;
+  /** The claim token of the attempt: the row is written only if it still holds this token. */
+  claimToken: string;
   status: 'SUCCESSFUL' | 'FAILED' | 'READY';
   finishedAt: Date | null;
   returnValue: string | null;
   errors: string;
+  /** JSON array: the worker id of each attempt, this one included. */
+  workerIds: string;
   /** For READY: when the retry may run (null: at once). */
   runAfter: Date | null;
   /** For READY: when the retry may be claimed. */
@@ -279,13 +291,14 @@ export interface AttemptOutcome {
 }
 
 /**
- * Write attempt outcomes of rows `workerId` holds, releasing their leases. Rows whose lease
- * this worker no longer holds are left alone. Returns the ids that were written.
+ * Write attempt outcomes, releasing their leases and tokens. A row is written only while it is
+ * RUNNING the same attempt (its claim token): the outcome of an attempt whose lease expired
+ * and whose task was taken back, even by this same worker, changes nothing. Returns the ids
+ * that were written.
  */
 export async function completeRows(
   em: EntityManager,
   dialect: DialectName,
-  workerId: string,
   outcomes: readonly AttemptOutcome[],
 ): Promise<Set<string>> {
   const written = new Set<string>();
@@ -294,10 +307,12 @@ export async function completeRows(
   const json = JSON.stringify(
     outcomes.map((o) => ({
       id: o.id,
+      claim_token: o.claimToken,
       status: o.status,
       finished_at: dbDate(dialect, o.finishedAt),
       return_value: o.returnValue,
       errors: o.errors,
+      worker_ids: o.workerIds,
       run_after: dbDate(dialect, o.runAfter),
       available_at: dbDate(dialect, o.availableAt),
     })),
@@ -306,69 +321,79 @@ export async function completeRows(
     dialect === 'postgresql'
       ? await em.execute<{ id: string }[]>(
           `update ${T} as t set status = v.status, finished_at = v.finished_at::timestamptz, ` +
-            `return_value = v.return_value, errors = v.errors, ` +
+            `return_value = v.return_value, errors = v.errors, worker_ids = v.worker_ids, ` +
             `run_after = case when v.status = 'READY' then v.run_after::timestamptz else t.run_after end, ` +
             `available_at = coalesce(v.available_at::timestamptz, t.available_at), ` +
-            `lease_owner = null, lease_expires_at = null ` +
-            `from json_to_recordset(?::json) as v(id text, status text, finished_at text, return_value text, errors text, run_after text, available_at text) ` +
-            `where t.id = v.id and t.lease_owner = ? and t.status = 'RUNNING' returning t.id`,
-          [json, workerId],
+            `lease_owner = null, lease_expires_at = null, claim_token = null ` +
+            `from json_to_recordset(?::json) as v(id text, claim_token text, status text, finished_at text, ` +
+            `return_value text, errors text, worker_ids text, run_after text, available_at text) ` +
+            `where t.id = v.id and t.claim_token = v.claim_token and t.status = 'RUNNING' returning t.id`,
+          [json],
         )
       : await em.execute<{ id: string }[]>(
           `update ${T} set status = v.status, finished_at = v.finished_at, ` +
-            `return_value = v.return_value, errors = v.errors, ` +
+            `return_value = v.return_value, errors = v.errors, worker_ids = v.worker_ids, ` +
             `run_after = case when v.status = 'READY' then v.run_after else ${T}.run_after end, ` +
             `available_at = coalesce(v.available_at, ${T}.available_at), ` +
-            `lease_owner = null, lease_expires_at = null ` +
-            `from (select json_extract(value, '$.id') as id, json_extract(value, '$.status') as status, ` +
+            `lease_owner = null, lease_expires_at = null, claim_token = null ` +
+            `from (select json_extract(value, '$.id') as id, json_extract(value, '$.claim_token') as claim_token, ` +
+            `json_extract(value, '$.status') as status, ` +
             `json_extract(value, '$.finished_at') as finished_at, json_extract(value, '$.return_value') as return_value, ` +
-            `json_extract(value, '$.errors') as errors, json_extract(value, '$.run_after') as run_after, ` +
+            `json_extract(value, '$.errors') as errors, json_extract(value, '$.worker_ids') as worker_ids, ` +
+            `json_extract(value, '$.run_after') as run_after, ` +
             `json_extract(value, '$.available_at') as available_at from json_each(?)) as v ` +
-            `where ${T}.id = v.id and ${T}.lease_owner = ? and ${T}.status = 'RUNNING' returning ${T}.id`,
-          [json, workerId],
+            `where ${T}.id = v.id and ${T}.claim_token = v.claim_token and ${T}.status = 'RUNNING' returning ${T}.id`,
+          [json],
         );
   for (const row of rows) written.add(row.id);
   return written;
 }
 
 /**
- * Lock (on PostgreSQL, SKIP LOCKED) and return RUNNING rows of `backendName` whose lease
- * expired before `now`, or, with `owner`, every RUNNING row that worker holds. Run inside a
- * transaction and write the outcome with {@link completeRecovered}.
+ * RUNNING rows of `backendName` whose lease expired before `now` (oldest first, at most
+ * `limit`), or, with `tokens`, the RUNNING rows of those attempts (a worker releasing what it
+ * could not finish). Nothing is locked: {@link completeRecovered} writes a row only if it still
+ * holds the same attempt, so no transaction (and no connection held across statements) is needed.
  */
 export async function selectAbandoned(
   em: EntityManager,
   dialect: DialectName,
   backendName: string,
   now: Date,
-  options: { owner?: string; limit?: number } = {},
+  options: { tokens?: readonly string[]; limit?: number } = {},
 ): Promise<TaskRow[]> {
-  const lock = dialect === 'postgresql' ? ' for update skip locked' : '';
-  if (options.owner !== undefined) {
+  if (options.tokens !== undefined) {
+    if (options.tokens.length === 0) return [];
     return em.execute<TaskRow[]>(
-      `select * from ${T} where status = 'RUNNING' and lease_owner = ? and backend_name = ?${lock}`,
-      [options.owner, backendName],
+      `select * from ${T} where status = 'RUNNING' and backend_name = ? and claim_token in (${placeholders(options.tokens.length)})`,
+      [backendName, ...options.tokens],
     );
   }
   return em.execute<TaskRow[]>(
     `select * from ${T} where status = 'RUNNING' and lease_expires_at < ? and backend_name = ? ` +
-      `order by lease_expires_at limit ?${lock}`,
+      `order by lease_expires_at limit ?`,
     [dbDate(dialect, now), backendName, options.limit ?? 100],
   );
 }
 
-/** Write the outcome of a recovered row, if its lease is still the one that was read. */
+/**
+ * Write the outcome of a recovered row if it still runs the attempt that was read (its claim
+ * token) and, unless `released`, that attempt's lease is still expired at `now` (a heartbeat
+ * that renewed it meanwhile wins).
+ */
 export async function completeRecovered(
   em: EntityManager,
   dialect: DialectName,
   row: TaskRow,
-  outcome: AttemptOutcome & { workerIds: string },
+  outcome: Omit<AttemptOutcome, 'claimToken'>,
+  expiredBefore: Date | null,
 ): Promise<boolean> {
   const result = await em.execute<{ affectedRows: number }>(
     `update ${T} set status = ?, finished_at = ?, errors = ?, worker_ids = ?, ` +
       `run_after = case when ? = 'READY' then ? else run_after end, ` +
-      `available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null ` +
-      `where id = ? and status = 'RUNNING' and lease_owner = ?`,
+      `available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null, claim_token = null ` +
+      `where id = ? and status = 'RUNNING' and claim_token = ?` +
+      (expiredBefore ? ' and lease_expires_at < ?' : ''),
     [
       outcome.status,
       dbDate(dialect, outcome.finishedAt),
@@ -378,7 +403,8 @@ export async function completeRecovered(
       dbDate(dialect, outcome.runAfter),
       dbDate(dialect, outcome.availableAt),
       row.id,
-      row.lease_owner,
+      row.claim_token,
+      ...(expiredBefore ? [dbDate(dialect, expiredBefore)] : []),
     ],
     'run',
   );

@@ -1,6 +1,13 @@
+/**
+ * Reading task rows: every column is decoded here, and a value that cannot be decoded
+ * becomes a `BadTaskRow` naming the row and the column, never a crash.
+ */
 import { Task, TaskError, TaskResult, TaskResultStatus, type JsonValue } from '@djtasks/tasks';
 import { getRegisteredTask, registeredTaskNames } from '@djtasks/tasks/backend';
 import { readDate } from './dialect.ts';
+import { BadTaskRow, describeValue } from './errors.ts';
+
+export { BadTaskRow } from './errors.ts';
 
 /** A task result row as raw queries return it (snake_case columns). */
 export interface TaskRow {
@@ -18,53 +25,86 @@ export interface TaskRow {
   last_attempted_at: unknown;
   finished_at: unknown;
   attempts: number;
+  /** JSON array: the worker of each attempt that has ended (the running one is `lease_owner`). */
   worker_ids: string;
   errors: string;
   return_value: string | null;
   lease_owner: string | null;
   lease_expires_at: unknown;
+  claim_token: string | null;
 }
 
-/** A row that cannot become a `TaskResult` here: its task is unknown or a JSON column does not parse. */
-export class BadTaskRow extends Error {
-  override name = 'BadTaskRow';
-}
+type JsonColumn = 'args' | 'worker_ids' | 'errors';
 
-function parseColumn(row: TaskRow, column: 'args' | 'worker_ids' | 'errors'): unknown[] {
+function parseArray(row: TaskRow, column: JsonColumn): unknown[] {
   let value: unknown;
   try {
     value = JSON.parse(row[column]);
   } catch (error) {
     throw new BadTaskRow(
-      `Task result ${row.id}: column ${column} is not valid JSON (${(error as Error).message}): ${String(row[column]).slice(0, 200)}`,
+      row.id,
+      column,
+      `is not valid JSON (${(error as Error).message}): ${describeValue(row[column])}`,
       { cause: error },
     );
   }
   if (!Array.isArray(value)) {
     throw new BadTaskRow(
-      `Task result ${row.id}: column ${column} must hold a JSON array (got ${String(row[column]).slice(0, 200)})`,
+      row.id,
+      column,
+      `must hold a JSON array (got ${describeValue(row[column])})`,
     );
   }
   return value;
 }
 
-/** The errors of a row, tolerating a damaged column (an empty list then). */
+function dateColumn(
+  row: TaskRow,
+  column: 'run_after' | 'enqueued_at' | 'started_at' | 'last_attempted_at' | 'finished_at',
+): Date | null {
+  try {
+    return readDate(row[column]);
+  } catch (error) {
+    throw new BadTaskRow(row.id, column, (error as Error).message, { cause: error });
+  }
+}
+
+function readErrorList(row: TaskRow): TaskError[] {
+  return parseArray(row, 'errors').map((error, index) => {
+    const e = error as Partial<Record<'exceptionClassPath' | 'message' | 'traceback', unknown>>;
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.exceptionClassPath !== 'string' ||
+      typeof e.message !== 'string'
+    ) {
+      throw new BadTaskRow(
+        row.id,
+        'errors',
+        `entry ${index} is not a TaskError: ${describeValue(error)}`,
+      );
+    }
+    return TaskError.fromJSON({
+      exceptionClassPath: e.exceptionClassPath,
+      message: e.message,
+      traceback: typeof e.traceback === 'string' ? e.traceback : e.message,
+    });
+  });
+}
+
+/** The errors of a row, or an empty list when the column cannot be read (it is replaced then). */
 export function readErrors(row: TaskRow): TaskError[] {
   try {
-    return parseColumn(row, 'errors').map((error) =>
-      TaskError.fromJSON(
-        error as { exceptionClassPath: string; message: string; traceback: string },
-      ),
-    );
+    return readErrorList(row);
   } catch {
     return [];
   }
 }
 
-/** The worker ids of a row, tolerating a damaged column. */
+/** The workers of the ended attempts of a row, or an empty list when the column cannot be read. */
 export function readWorkerIds(row: TaskRow): string[] {
   try {
-    return parseColumn(row, 'worker_ids').map(String);
+    return parseArray(row, 'worker_ids').map(String);
   } catch {
     return [];
   }
@@ -76,7 +116,9 @@ export function taskOfRow(row: TaskRow, taskModules: readonly string[]): Task<an
   if (!base) {
     const known = registeredTaskNames();
     throw new BadTaskRow(
-      `Task result ${row.id} names the task '${row.task_name}', which no loaded task module defines ` +
+      row.id,
+      'task_name',
+      `names the task '${row.task_name}', which no loaded task module defines ` +
         `(task modules: ${taskModules.length ? taskModules.join(', ') : 'none configured'}; ` +
         `tasks defined: ${known.length ? known.join(', ') : 'none'})`,
     );
@@ -88,7 +130,7 @@ export function taskOfRow(row: TaskRow, taskModules: readonly string[]): Task<an
     priority: row.priority,
     queueName: row.queue_name,
     backend: row.backend_name,
-    runAfter: readDate(row.run_after),
+    runAfter: dateColumn(row, 'run_after'),
   });
 }
 
@@ -97,33 +139,52 @@ function parseReturnValue(row: TaskRow): JsonValue | undefined {
   try {
     return JSON.parse(row.return_value) as JsonValue;
   } catch (error) {
-    throw new BadTaskRow(`Task result ${row.id}: return_value is not valid JSON`, { cause: error });
+    throw new BadTaskRow(
+      row.id,
+      'return_value',
+      `is not valid JSON: ${describeValue(row.return_value)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 function readStatus(row: TaskRow): TaskResultStatus {
   const status = row.status as TaskResultStatus;
   if (!Object.values(TaskResultStatus).includes(status)) {
-    throw new BadTaskRow(`Task result ${row.id} has an unknown status '${row.status}'`);
+    throw new BadTaskRow(
+      row.id,
+      'status',
+      `holds '${row.status}', which this version of djtasks does not know ` +
+        `(known: ${Object.values(TaskResultStatus).join(', ')})`,
+    );
   }
   return status;
 }
 
-/** Build the `TaskResult` a row describes; throws `BadTaskRow` when it cannot. */
+/**
+ * Build the `TaskResult` a row describes; throws `BadTaskRow` when it cannot. A RUNNING row's
+ * worker ids end with the worker holding its lease.
+ */
 export function rowToTaskResult(row: TaskRow, taskModules: readonly string[]): TaskResult {
+  const status = readStatus(row);
   const task = taskOfRow(row, taskModules);
+  const workerIds = parseArray(row, 'worker_ids').map(String);
+  if (status === TaskResultStatus.RUNNING && row.lease_owner !== null)
+    workerIds.push(row.lease_owner);
   return new TaskResult({
     id: row.id,
     task,
-    status: readStatus(row),
-    enqueuedAt: readDate(row.enqueued_at),
-    startedAt: readDate(row.started_at),
-    finishedAt: readDate(row.finished_at),
-    lastAttemptedAt: readDate(row.last_attempted_at),
-    args: parseColumn(row, 'args') as JsonValue[],
+    status,
+    enqueuedAt: dateColumn(row, 'enqueued_at'),
+    startedAt: dateColumn(row, 'started_at'),
+    finishedAt: dateColumn(row, 'finished_at'),
+    lastAttemptedAt: dateColumn(row, 'last_attempted_at'),
+    args: parseArray(row, 'args') as JsonValue[],
     backend: row.backend_name,
-    errors: readErrors(row),
-    workerIds: parseColumn(row, 'worker_ids').map(String),
+    errors: readErrorList(row),
+    workerIds,
     returnValue: parseReturnValue(row),
   });
 }

@@ -41,6 +41,8 @@ export const TaskResultSchema = defineEntity({
     leaseOwner: p.string().length(64).nullable(),
     /** When that lease runs out unless renewed. */
     leaseExpiresAt: p.datetime().nullable(),
+    /** Unique to the running attempt: every write of that attempt's outcome or lease requires it. */
+    claimToken: p.string().length(64).nullable(),
   },
 });
 

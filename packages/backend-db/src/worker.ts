@@ -23,6 +23,13 @@ import { positive, type WorkerOptions, type WorkerSummary } from './worker-optio
 
 export type { WorkerOptions, WorkerSummary } from './worker-options.ts';
 
+/** An attempt whose task function runs in this worker. */
+interface RunningAttempt {
+  row: ClaimedRow;
+  /** Aborts this attempt alone (its row was taken back while it ran). */
+  controller: AbortController;
+}
+
 /**
  * Runs the tasks of a `DatabaseBackend`: claims ready rows in batches (up to the free
  * concurrency slots), runs each through the one task lifecycle, writes outcomes in batches,
@@ -42,8 +49,12 @@ export class Worker {
   readonly #stopController = new AbortController();
   /** Claimed rows not started yet, in claim order. */
   #queued: ClaimedRow[] = [];
-  /** Tasks whose function is running: what `concurrency` limits. */
-  readonly #inFlight = new Map<string, Promise<void>>();
+  /**
+   * Attempts whose function is running, by claim token: what `concurrency` limits. Everything
+   * the worker keeps about an attempt is keyed by its token, so a late end of an older attempt
+   * of the same task (after a freeze) cannot touch a newer one.
+   */
+  readonly #inFlight = new Map<string, RunningAttempt>();
   /** Tasks not yet settled (function running or outcome being stored). */
   readonly #settling = new Set<Promise<void>>();
   #backend: DatabaseBackend | undefined;
@@ -175,15 +186,18 @@ export class Worker {
       await this.#sleep(Math.random() * this.#pollIntervalMs);
     }
     const connection = connectionInfo(em, backend.options.sqlite);
-    const heartbeat = new Heartbeat({
-      connection,
-      workerId: this.workerId,
-      backendName: backend.alias,
-      queues: queues === '*' ? '*' : queues.join(','),
-      pid: process.pid,
-      leaseMs: this.#leaseMs,
-      intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
-    });
+    const heartbeat = new Heartbeat(
+      {
+        connection,
+        workerId: this.workerId,
+        backendName: backend.alias,
+        queues: queues === '*' ? '*' : queues.join(','),
+        pid: process.pid,
+        leaseMs: this.#leaseMs,
+        intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
+      },
+      (lost) => this.#onLost(lost),
+    );
     this.#heartbeat = heartbeat;
     const listener =
       connection.dialect === 'postgresql' && this.#options.listen !== false
@@ -273,7 +287,7 @@ export class Worker {
         const claimed = rows.length;
         if (claimed > 0) {
           this.#claimed += claimed;
-          this.#heartbeat!.hold(rows.map((row) => row.id));
+          this.#heartbeat!.hold(rows.map((row) => ({ id: row.id, token: row.claim_token })));
           this.#enqueueClaimed(rows);
           this.#startQueued();
         }
@@ -326,7 +340,7 @@ export class Worker {
     let backoff = 100;
     for (let attempt = 1; ; attempt++) {
       try {
-        this.#released += await releaseRows(em, dialect, this.workerId, rows);
+        this.#released += await releaseRows(em, dialect, rows);
         break;
       } catch (error) {
         if (attempt === 5) {
@@ -340,7 +354,7 @@ export class Worker {
         backoff *= 2;
       }
     }
-    this.#heartbeat!.release(rows.map((row) => row.id));
+    this.#heartbeat!.release(rows.map((row) => row.claim_token));
   }
 
   /** Learn when the next deferred task comes due, in the background (one look at a time). */
@@ -380,47 +394,81 @@ export class Worker {
   }
 
   #startTask(row: ClaimedRow): void {
+    const token = row.claim_token;
     // The slot frees when the task's function ends; the lease is held until its outcome is stored.
     const freeSlot = () => {
-      if (this.#inFlight.delete(row.id)) {
+      if (this.#inFlight.delete(token)) {
         this.#startQueued();
         this.#wake(false);
       }
     };
-    const run = this.#runTask(row, freeSlot).finally(() => {
-      this.#heartbeat!.release([row.id]);
-      this.#settling.delete(run);
-      freeSlot();
-    });
-    this.#inFlight.set(row.id, run);
+    const attempt: RunningAttempt = { row, controller: new AbortController() };
+    const run = this.#runTask(attempt, freeSlot)
+      .catch((error: unknown) => {
+        // Never the process, never the batch-mates: the row's lease runs out and recovery
+        // records a WorkerLost attempt.
+        getTaskLogger().error(
+          `worker ${this.workerId}: running task ${row.id} (attempt ${row.attempts}) failed unexpectedly`,
+          error,
+        );
+      })
+      .finally(() => {
+        this.#heartbeat!.release([token]);
+        this.#settling.delete(run);
+        freeSlot();
+      });
+    this.#inFlight.set(token, attempt);
     this.#settling.add(run);
   }
 
-  async #runTask(row: ClaimedRow, freeSlot: () => void): Promise<void> {
+  /** Attempts the heartbeat found taken back: abort the ones still running, once each. */
+  #onLost(lost: readonly { id: string; token: string }[]): void {
+    for (const { id, token } of lost) {
+      const attempt = this.#inFlight.get(token);
+      if (!attempt || attempt.controller.signal.aborted) continue;
+      getTaskLogger().error(
+        `worker ${this.workerId}: attempt ${attempt.row.attempts} of task ${id} lost its lease while it ran ` +
+          `(this worker was frozen or cut off longer than the lease, and the task was taken back); ` +
+          `aborting its signal, and its outcome will be discarded`,
+      );
+      attempt.controller.abort(
+        new Error(`attempt ${attempt.row.attempts} of task ${id} lost its lease`),
+      );
+    }
+  }
+
+  async #runTask(attempt: RunningAttempt, freeSlot: () => void): Promise<void> {
+    const { row } = attempt;
     const completer = this.#completer!;
     let result;
     try {
       result = rowToTaskResult(row, this.backend.taskModules);
-    } catch (error) {
-      if (!(error instanceof BadTaskRow)) throw error;
+    } catch (caught) {
+      const error =
+        caught instanceof BadTaskRow
+          ? caught
+          : new BadTaskRow(row.id, '(row)', `cannot be read: ${(caught as Error).message}`, {
+              cause: caught,
+            });
       getTaskLogger().error(`worker ${this.workerId}: ${error.message}; marking it FAILED`);
-      await completer.write(badRowOutcome(row, error));
+      freeSlot();
+      await completer.write(badRowOutcome(row, error, this.workerId), row.attempts);
       return;
     }
     await runTaskAttempt(result, {
       backend: this.backend,
       workerId: this.workerId,
-      signal: this.#abortController.signal,
-      execute: async (attempt, signal) => {
+      signal: AbortSignal.any([this.#abortController.signal, attempt.controller.signal]),
+      execute: async (taskResult, signal) => {
         try {
-          return await invokeTask(attempt, signal);
+          return await invokeTask(taskResult, signal);
         } finally {
           freeSlot();
         }
       },
-      persist: async (attempt) => {
-        const outcome = outcomeOf(attempt);
-        await completer.write(outcome);
+      persist: async (taskResult) => {
+        const outcome = outcomeOf(taskResult, row.claim_token);
+        await completer.write(outcome, row.attempts);
         if (outcome.status === 'READY' && outcome.availableAt) {
           this.#nextDueAt = Math.min(this.#nextDueAt, outcome.availableAt.getTime());
         }
@@ -441,9 +489,11 @@ export class Worker {
         sleep(grace).then(() => false),
       ]);
       if (!settled) {
+        // Release the attempts whose function still runs; outcomes already handed in are stored first.
+        const tokens = [...this.#inFlight.keys()];
         await this.#completer!.idle();
         await recoverAbandoned(this.backend, em, dialect, {
-          owner: this.workerId,
+          tokens,
           reason: `worker ${this.workerId} was stopped by force and the task did not stop within ${grace} ms`,
         });
         return;
