@@ -18,7 +18,7 @@ const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
 Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
             --prefetch N --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS
-            --no-startup-delay
+            --grace SECONDS (after a second SIGTERM/SIGINT, 5) --no-startup-delay
   migrate   Create or update the task tables: --backend NAME
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
@@ -109,7 +109,7 @@ function queueList(value: string): string[] | '*' {
   return queues;
 }
 
-async function runWorker(args: string[]): Promise<number> {
+async function runWorker(args: string[], options: MainOptions): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -123,6 +123,7 @@ async function runWorker(args: string[]): Promise<number> {
       'worker-id': { type: 'string' },
       interval: { type: 'string' },
       lease: { type: 'string' },
+      grace: { type: 'string' },
       'startup-delay': { type: 'boolean', default: true },
     },
     allowNegative: true,
@@ -152,7 +153,15 @@ async function runWorker(args: string[]): Promise<number> {
     (n) => n > 0,
     'a number of seconds greater than zero',
   );
+  const grace = number(
+    'grace',
+    values.grace,
+    (n) => n >= 0,
+    'a number of seconds, zero or greater',
+  );
+  const abortGraceMs = grace === undefined ? 5000 : grace * 1000;
   const worker = new Worker({
+    abortGraceMs,
     backend: databaseBackend(values.backend),
     queues,
     excludeQueues,
@@ -189,10 +198,22 @@ async function runWorker(args: string[]): Promise<number> {
         `[djtasks] Received ${signal} - shutting down gracefully... (send it again to force)`,
       );
       void worker.stop();
-    } else {
+    } else if (!forced) {
       forced = true;
-      console.error(`[djtasks] Received ${signal} - aborting running tasks.`);
+      console.error(
+        `[djtasks] Received ${signal} - aborting running tasks; exiting within ${abortGraceMs / 1000} s.`,
+      );
       void worker.abort();
+      // The worker releases tasks that ignore their signal once the grace period ends; if even
+      // that cannot finish (the database does not answer), the process exits anyway.
+      const deadline = setTimeout(() => {
+        console.error(
+          `[djtasks] The worker did not stop within ${(abortGraceMs + FORCED_EXIT_MARGIN_MS) / 1000} s of the second signal; exiting. ` +
+            'Tasks it still held are taken back by other workers when their leases expire.',
+        );
+        options.exit?.(1);
+      }, abortGraceMs + FORCED_EXIT_MARGIN_MS);
+      deadline.unref();
     }
   };
   process.on('SIGINT', onSignal);
@@ -274,7 +295,22 @@ async function runStatus(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+/** Options of {@link main}. */
+export interface MainOptions {
+  /**
+   * End the process with a code (the `djtasks` binary passes `process.exit`): used when a
+   * forced stop or the closing of connections cannot finish in time. Without it `main` only
+   * resolves with the code.
+   */
+  exit?: (code: number) => void;
+}
+
+/** After the grace period of a forced stop, how long releasing tasks may take before the process exits anyway. */
+const FORCED_EXIT_MARGIN_MS = 5000;
+/** How long closing the database connections may take at the end of a command. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+const COMMANDS: Record<string, (args: string[], options: MainOptions) => Promise<number>> = {
   worker: runWorker,
   migrate: runMigrate,
   prune: runPrune,
@@ -282,7 +318,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 /** Run the `djtasks` command with `argv` (without node and the script); resolves with the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const args = [...argv];
   let configPath: string | undefined;
   let verbosity = 1;
@@ -309,7 +345,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const config = await loadConfig(configPath);
     configureTasks({ ...config, logger: config.logger ?? consoleLogger(verbosity) });
     await loadTaskModules(taskBackends.taskModules);
-    return await command(args);
+    return await command(args, options);
   } catch (error) {
     if (
       error instanceof UsageError ||
@@ -321,6 +357,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`djtasks ${name}: failed:`, error);
     return 1;
   } finally {
-    await taskBackends.close();
+    await closeWithin(CLOSE_TIMEOUT_MS);
+  }
+}
+
+/** Close every backend, giving up (with a warning) on connections that do not close in time. */
+async function closeWithin(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    taskBackends.close().then(
+      () => true,
+      (error: unknown) => {
+        console.error('[djtasks] WARNING closing the database connections failed:', error);
+        return true;
+      },
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    console.error(
+      `[djtasks] WARNING database connections did not close within ${ms / 1000} s; leaving them.`,
+    );
   }
 }

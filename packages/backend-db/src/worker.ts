@@ -482,7 +482,17 @@ export class Worker {
     const pending = (async () => {
       while (this.#settling.size > 0) await Promise.all(this.#settling);
     })();
-    if (this.#abortController.signal.aborted) {
+    // A forced stop (`abort()`) may come before the drain or during it (a second signal).
+    const signal = this.#abortController.signal;
+    const abortRequested = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const first = await Promise.race([
+      pending.then(() => 'settled' as const),
+      abortRequested.then(() => 'aborted' as const),
+    ]);
+    if (first === 'aborted') {
       const grace = this.#options.abortGraceMs ?? 5000;
       const settled = await Promise.race([
         pending.then(() => true),
@@ -498,8 +508,6 @@ export class Worker {
         });
         return;
       }
-    } else {
-      await pending;
     }
     // A stop that came while the last queued tasks were waiting for slots.
     await this.#releaseQueued(em, dialect);
