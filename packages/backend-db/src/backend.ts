@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import {
+  InvalidTask,
+  InvalidTaskBackend,
   TaskResultDoesNotExist,
   taskEnqueued,
   type Task,
@@ -15,7 +17,7 @@ import {
   loadTaskModules,
   type BackendInit,
 } from '@djtasks/tasks/backend';
-import { openDatabase } from './connection.ts';
+import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
 import { insertRows, selectRow } from './queries.ts';
@@ -37,9 +39,30 @@ export interface DatabaseBackendOptions {
   database?: string;
   /** SQLite tuning when `database` is a SQLite file. */
   sqlite?: SqliteDialectOptions;
+  /**
+   * Create the `database` (a PostgreSQL database, or the SQLite file) when it does not exist.
+   * Off by default: a misspelt name is an error, not a new empty database.
+   * @defaultValue false
+   */
+  createDatabase?: boolean;
 }
 
 const entityManagerScope = new AsyncLocalStorage<EntityManager>();
+
+function checkStoredName(what: string, value: string, max: number): void {
+  // Characters as PostgreSQL counts them (code points), so both databases accept the same names.
+  const length = [...value].length;
+  if (length > max) {
+    throw new InvalidTask(
+      `The ${what} must be at most ${max} characters to be stored by DatabaseBackend (got ${length}: '${value.slice(0, 40)}…').`,
+    );
+  }
+  if (value.includes('\0')) {
+    throw new InvalidTask(
+      `The ${what} must not contain a NUL character to be stored by DatabaseBackend (got ${JSON.stringify(value)}).`,
+    );
+  }
+}
 
 /**
  * Run `fn` so that every task it enqueues on a `DatabaseBackend` is written through `em`,
@@ -70,25 +93,38 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
     super(init);
     const { orm, database } = init.options;
     if ((orm === undefined) === (database === undefined)) {
-      throw new Error(
+      throw new InvalidTaskBackend(
         `DatabaseBackend '${init.alias}' needs exactly one of the options 'orm' (the app's MikroORM) ` +
           `or 'database' (a PostgreSQL URL or a SQLite file path); got ${orm === undefined ? 'neither' : 'both'}.`,
       );
     }
     if (database !== undefined && (typeof database !== 'string' || database === '')) {
-      throw new Error(
+      throw new InvalidTaskBackend(
         `DatabaseBackend '${init.alias}': 'database' must be a non-empty string (got ${JSON.stringify(database)}).`,
       );
     }
+    // A database djtasks cannot open is a configuration error now, not a retry loop later.
+    if (database !== undefined) checkDatabaseOption(database);
+  }
+
+  /**
+   * Throw `InvalidTask` if the task cannot be stored: besides the checks of every backend, a
+   * task name of at most 255 characters and a queue name of at most 64 (the column sizes,
+   * enforced on SQLite too), neither holding a NUL character (which PostgreSQL text cannot).
+   */
+  override validateTask(task: Task<any, any, any>): void {
+    super.validateTask(task);
+    checkStoredName('task name', task.name, 255);
+    checkStoredName('queue name', task.queueName, 64);
   }
 
   /** The MikroORM instance tasks are stored through, opened on first use. */
   getOrm(): Promise<MikroORM> {
     if (!this.#orm) {
-      const { orm, database, sqlite } = this.options;
+      const { orm, database, sqlite, createDatabase } = this.options;
       if (database !== undefined) {
         this.#ownsOrm = true;
-        this.#orm = openDatabase(database, sqlite);
+        this.#orm = openDatabase(database, { sqlite, createDatabase });
       } else {
         this.#orm = Promise.resolve(typeof orm === 'function' ? orm() : orm!);
       }

@@ -6,10 +6,18 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { configureTasks, taskBackends, type TaskLogger, type TasksConfig } from '@djtasks/tasks';
+import {
+  configureTasks,
+  InvalidTaskBackend,
+  taskBackends,
+  type TaskLogger,
+  type TasksConfig,
+} from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
 import { prune, status } from './admin.ts';
 import { DatabaseBackend } from './backend.ts';
+import { openDatabase } from './connection.ts';
+import { DatabaseConfigurationError } from './errors.ts';
 import { migrate } from './migrations.ts';
 import { Worker } from './worker.ts';
 
@@ -19,7 +27,8 @@ Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
             --prefetch N --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS
             --grace SECONDS (after a second SIGTERM/SIGINT, 5) --no-startup-delay
-  migrate   Create or update the task tables: --backend NAME
+  migrate   Create or update the task tables: --backend NAME --create-database (create the
+            database or SQLite file if it does not exist; never done otherwise)
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
   status    Counts by queue and status, oldest ready task, workers seen recently: --backend NAME --json
@@ -230,10 +239,31 @@ async function runWorker(args: string[], options: MainOptions): Promise<number> 
 async function runMigrate(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { backend: { type: 'string', default: 'default' } },
+    options: {
+      backend: { type: 'string', default: 'default' },
+      'create-database': { type: 'boolean', default: false },
+    },
   });
   const backend = databaseBackend(values.backend);
-  const applied = await migrate((await backend.getOrm()).em);
+  if (values['create-database']) {
+    const { database, sqlite } = backend.options;
+    if (database === undefined) {
+      throw new UsageError(
+        `--create-database: backend '${backend.alias}' uses the app's own MikroORM (option orm), whose database the app manages.`,
+      );
+    }
+    // Its own connection, so that the backend's (which refuses a missing database) is not opened first.
+    const orm = await openDatabase(database, { sqlite, createDatabase: true });
+    try {
+      return reportMigrated(await migrate(orm.em));
+    } finally {
+      await orm.close();
+    }
+  }
+  return reportMigrated(await migrate((await backend.getOrm()).em));
+}
+
+function reportMigrated(applied: string[]): number {
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply.');
   return 0;
 }
@@ -349,9 +379,14 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   } catch (error) {
     if (
       error instanceof UsageError ||
+      error instanceof DatabaseConfigurationError ||
+      error instanceof InvalidTaskBackend ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
-      console.error(`djtasks ${name}: ${(error as Error).message}`);
+      // A configuration error is final: say what is wrong and exit 2, do not retry.
+      const cause = (error as Error).cause;
+      const detail = cause instanceof Error ? `: ${cause.message}` : '';
+      console.error(`djtasks ${name}: ${(error as Error).message}${detail}`);
       return 2;
     }
     console.error(`djtasks ${name}: failed:`, error);
