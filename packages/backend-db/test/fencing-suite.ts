@@ -93,6 +93,8 @@ export function fencingSuite(dialect: 'sqlite' | 'postgresql'): void {
       // No third attempt ran beside the second one.
       expect(await events('start', 3)).toBe(0);
       expect(await db.count(`select count(*) from ${RUNS_TABLE} where event = 'start'`)).toBe(4);
+      // The woken worker learned from its heartbeat that both first attempts lost their rows.
+      expect(worker.output().split('lost its lease while it ran').length - 1).toBe(2);
       // Each discarded outcome is logged once.
       expect(worker.output().split('discarded the late outcome').length - 1).toBe(2);
     });
