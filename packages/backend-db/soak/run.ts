@@ -56,7 +56,7 @@ const count = async (where: string) =>
 for (let start = 0; start < total; start += 2000) {
   const n = Math.min(2000, total - start);
   await soakTask.enqueueMany(
-    Array.from({ length: n }, () => [Math.floor(Math.random() * 20)] as [number]),
+    Array.from({ length: n }, () => [Math.floor(Math.random() * 40)] as [number]),
   );
 }
 say(`enqueued ${total} tasks`);
@@ -126,7 +126,7 @@ async function cutConnections(pid: number): Promise<void> {
 let chaosOn = true;
 const chaos = (async () => {
   while (chaosOn) {
-    await sleep(1000 + Math.random() * 2000);
+    await sleep(400 + Math.random() * 1000);
     if (!chaosOn) break;
     const i = Math.floor(Math.random() * slots.length);
     const slot = slots[i]!;

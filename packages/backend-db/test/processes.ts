@@ -21,12 +21,16 @@ export interface WorkerProcess {
 const started = new Set<ChildProcess>();
 
 /** Start `djtasks worker` with `args` against the database at `url`. */
-export function startWorkerProcess(url: string, args: string[]): WorkerProcess {
+export function startWorkerProcess(
+  url: string,
+  args: string[],
+  env: Record<string, string> = {},
+): WorkerProcess {
   const child = spawn(
     process.execPath,
     [BIN, '--config', CONFIG, '-v', '1', 'worker', '--no-startup-delay', ...args],
     {
-      env: { ...process.env, DJTASKS_TEST_DB: url },
+      env: { ...process.env, DJTASKS_TEST_DB: url, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
