@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { EntityManager } from '@mikro-orm/sql';
 import pg from 'pg';
 import { configureTasks, taskBackends } from '@djtasks/tasks';
 import { DatabaseBackend, TASK_RESULT_TABLE } from '../src/index.ts';
@@ -43,7 +44,7 @@ configureTasks({
   backends: { default: { backend: DatabaseBackend, queues: [], options: { database: db.url } } },
 });
 const backend = taskBackends.get('default') as DatabaseBackend;
-const em = (await backend.getOrm()).em.fork();
+const em = (await backend.getOrm()).em.fork() as unknown as EntityManager;
 const count = async (where: string) =>
   Number(
     (
