@@ -35,6 +35,9 @@ export function outcomeOf(result: TaskResult, claimToken: string): AttemptOutcom
         runAfter: null,
         availableAt: null,
       };
+    case TaskResultStatus.CANCELLED:
+      // Unreachable until this backend declares supportsCancel (issue 9 ports it onto the lifecycle).
+      throw new TypeError(`task ${result.id}: DatabaseBackend does not store CANCELLED yet`);
     case TaskResultStatus.READY:
     case TaskResultStatus.RUNNING: {
       const runAfter = result.task.runAfter;

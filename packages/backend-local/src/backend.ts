@@ -32,7 +32,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One enqueued task on its way through the queues and the threads. */
 class Job implements PoolJob {
-  readonly result: TaskResult<any>;
+  result: TaskResult<any>;
   /** Order of arrival, for first in first out within a priority. */
   seq: number;
   /** When it may run (epoch ms); 0 when it may run now. */
@@ -339,7 +339,9 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   /** Run one attempt through the shared lifecycle; `execute` settles when the thread reports. */
   #runAttempt(job: Job, workerId: string, execute: () => Promise<JsonValue>): void {
     const attempt = runTaskAttempt(job.result, { backend: this, workerId, execute }).then(
-      () => {
+      (next) => {
+        job.result = next;
+        this.#results.add(next);
         this.#attempts.delete(attempt);
         this.#afterAttempt(job);
       },

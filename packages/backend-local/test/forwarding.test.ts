@@ -178,8 +178,8 @@ describe('ThreadPoolBackend: refusals of an enqueue from inside a pool thread', 
   it('refuses getResult when the main backend does not support it, with the usual error', async () => {
     configure();
     expect(await refusal('getResultUnsupported', 'other')).toMatchObject({
-      className: 'Error',
-      message: 'This backend does not support retrieving or refreshing results.',
+      className: 'TaskBackendUnsupported',
+      message: "Backend 'other' (DummyBackend) does not support retrieving or refreshing results.",
     });
   });
 

@@ -1,25 +1,52 @@
 /**
- * For backend authors: the base class, the one task-run lifecycle, and the helpers that
- * every backend in this repository uses.
+ * For backend authors: the base class, the one task lifecycle (its pure transitions and
+ * the runner that every backend calls), the one wire codec of results and errors, and the
+ * helpers that every backend in this repository uses.
  */
 export { BaseTaskBackend, type BackendInit, type TaskBackendClass } from './backends/base.ts';
 export { randomId } from './ids.ts';
 export { normalizeArgs, normalizeJson, normalizeReturnValue } from './json.ts';
 export {
+  DEFAULT_ABORT_GRACE_MS,
   invokeTask,
   markAttemptStarted,
   recordAttemptFailure,
-  retryDelay,
+  RunningAttempts,
   runTaskAttempt,
   type RunTaskAttemptOptions,
 } from './lifecycle.ts';
 export { getTaskLogger } from './log.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';
-export { getRegisteredTask, registeredTaskNames } from './registry.ts';
 export {
   copyTaskResult,
   createTaskResult,
   updateTaskResult,
   type TaskResultFields,
 } from './result.ts';
-export { isFinishedStatus } from './status.ts';
+export { isFinishedStatus, isTaskResultStatus } from './status.ts';
+export { rebuildTask } from './task.ts';
+export { getRegisteredTask, registeredTaskNames } from './task-registry.ts';
+export {
+  cancel,
+  fail,
+  lose,
+  retryDelay,
+  sendTransitionSignal,
+  startAttempt,
+  succeed,
+  timeOut,
+  type FailOptions,
+  type Transition,
+} from './transitions.ts';
+export {
+  exceptionFromData,
+  exceptionToData,
+  taskErrorFromData,
+  taskErrorToData,
+  taskResultFromData,
+  taskResultToData,
+  type DecodeOptions,
+  type ExceptionData,
+  type TaskErrorData,
+  type TaskResultData,
+} from './wire.ts';

@@ -16,15 +16,22 @@ export {
   type BackendConfig,
   type BackendOptionsOf,
   type TasksConfig,
-} from './config.ts';
+} from './backend-registry.ts';
 export { TaskContext } from './context.ts';
 export {
   InvalidTask,
   InvalidTaskBackend,
+  InvalidTaskResultData,
+  TaskAlreadyFinished,
+  TaskBackendClosed,
+  TaskBackendUnsupported,
+  TaskCancelled,
   TaskException,
   TaskJsonError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
+  TaskTimeout,
+  WorkerLost,
 } from './exceptions.ts';
 export type { JsonArray, JsonObject, JsonValue } from './json.ts';
 export type { TaskLogger } from './log.ts';

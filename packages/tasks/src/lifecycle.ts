@@ -1,14 +1,72 @@
+/**
+ * The one runner of a task attempt. It moves the result through the transitions of
+ * `transitions.ts` and does what they ask: send the signals, arm the timeout, hand the
+ * attempt's `signal` to the task, wait for it, store the outcome.
+ */
 import type { BaseTaskBackend } from './backends/base.ts';
 import { TaskContext } from './context.ts';
+import { TaskCancelled, TaskTimeout } from './exceptions.ts';
 import { normalizeReturnValue, type JsonValue } from './json.ts';
 import { getTaskLogger } from './log.ts';
-import { updateTaskResult, type TaskResult } from './result.ts';
-import { taskFinished, taskStarted } from './signals.ts';
+import { taskResultFields, updateTaskResult, type TaskResult } from './result.ts';
+import type { TaskError } from './task-error.ts';
+import { taskStarted } from './signals.ts';
 import { TaskResultStatus } from './status.ts';
-import type { Task } from './task.ts';
-import { TaskError } from './task-error.ts';
+import {
+  cancel,
+  fail,
+  sendTransitionSignal,
+  startAttempt,
+  succeed,
+  timeOut,
+  type Transition,
+} from './transitions.ts';
 
 const neverAborted = new AbortController().signal;
+
+/** How long a task whose signal aborted (timeout, cancellation) may take to stop, by default. */
+export const DEFAULT_ABORT_GRACE_MS = 1000;
+
+/**
+ * The attempts a backend is running, by result id, so that `cancel(id)` can abort the
+ * right one. Pass one to {@link runTaskAttempt} as `attempts`.
+ */
+export class RunningAttempts {
+  readonly #controllers = new Map<string, AbortController>();
+
+  /** Whether an attempt of `id` is running. */
+  has(id: string): boolean {
+    return this.#controllers.has(id);
+  }
+
+  /** The number of running attempts. */
+  get size(): number {
+    return this.#controllers.size;
+  }
+
+  /** Abort the running attempt of `id` with `reason`; false if none runs. */
+  abort(id: string, reason: Error): boolean {
+    const controller = this.#controllers.get(id);
+    if (!controller) return false;
+    if (!controller.signal.aborted) controller.abort(reason);
+    return true;
+  }
+
+  /** Abort every running attempt with `reason`. */
+  abortAll(reason: Error): void {
+    for (const controller of this.#controllers.values()) {
+      if (!controller.signal.aborted) controller.abort(reason);
+    }
+  }
+
+  add(id: string, controller: AbortController): void {
+    this.#controllers.set(id, controller);
+  }
+
+  delete(id: string): void {
+    this.#controllers.delete(id);
+  }
+}
 
 /** Options of {@link runTaskAttempt}. */
 export interface RunTaskAttemptOptions {
@@ -16,18 +74,33 @@ export interface RunTaskAttemptOptions {
   backend: BaseTaskBackend<any>;
   /** The id of the worker running the attempt, appended to `workerIds`. */
   workerId: string;
-  /** Fires when the backend wants the task to stop; handed to the task's `TaskContext`. */
+  /** When the attempt started (a worker thread's report). @defaultValue now */
+  startedAt?: Date;
+  /**
+   * Fires when the backend wants every task to stop (shutdown). The task's own signal
+   * aborts with the same reason; the attempt is then recorded with the error the task raises.
+   */
   signal?: AbortSignal;
+  /** Where the attempt is registered while it runs, so that the backend can cancel it. */
+  attempts?: RunningAttempts;
   /**
    * Run the function and resolve with its JSON-normalised return value. The default,
    * {@link invokeTask}, runs it here; a backend that runs it elsewhere (a worker thread)
-   * passes a function that does it there, with `invokeTask` on the other side.
+   * passes a function that does it there, with `invokeTask` on the other side, and reacts
+   * to `signal` by aborting it there.
    */
   execute?: (taskResult: TaskResult, signal: AbortSignal) => Promise<JsonValue>;
-  /** Store the attempt's outcome before `taskFinished` is sent (database backends). */
+  /** Store the attempt's outcome before its signal is sent (database backends). */
   persist?: (taskResult: TaskResult) => Promise<void>;
   /** Give a retried attempt a later `runAfter` from the task's backoff. @defaultValue backend.supportsDefer */
   deferRetries?: boolean;
+  /**
+   * After the task's signal aborted for a timeout or a cancellation, how long to wait for
+   * `execute` to settle before recording the attempt anyway (a late outcome is discarded).
+   * `Infinity` when `execute` itself guarantees to settle (a thread that is terminated).
+   * @defaultValue 1000
+   */
+  abortGraceMs?: number;
 }
 
 /**
@@ -45,69 +118,42 @@ export async function invokeTask(
   return normalizeReturnValue(value);
 }
 
-/**
- * The delay in milliseconds before the attempt after `attempt`, or `null` when the task
- * must not be retried (no attempts left, or its backoff declines).
- */
-export function retryDelay(
-  task: Task<any, any, any>,
-  attempt: number,
-  error: TaskError,
-): number | null {
-  if (attempt >= task.maxAttempts) return null;
-  try {
-    const delay = task.backoff(attempt, error);
-    if (delay === null || delay === false) return null;
-    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
-      getTaskLogger().error(
-        `backoff of task '${task.name}' returned ${String(delay)}; not retrying`,
-      );
-      return null;
-    }
-    return delay;
-  } catch (backoffError) {
-    getTaskLogger().error(`backoff of task '${task.name}' threw; not retrying`, backoffError);
-    return null;
-  }
-}
+type Outcome = { value: JsonValue } | { error: unknown } | { abandoned: true };
 
-/** Mark `taskResult` as RUNNING for a new attempt by `workerId` at `now`. */
-export function markAttemptStarted(taskResult: TaskResult, workerId: string, now: Date): void {
-  updateTaskResult(taskResult, {
-    status: TaskResultStatus.RUNNING,
-    startedAt: taskResult.startedAt ?? now,
-    lastAttemptedAt: now,
-    workerIds: [...taskResult.workerIds, workerId],
+/**
+ * Wait for `running`; once `signal` aborts for a timeout or a cancellation, wait at most
+ * `graceMs` more.
+ */
+function settleWithin(
+  running: Promise<Outcome>,
+  signal: AbortSignal,
+  graceMs: number,
+): Promise<Outcome> {
+  if (graceMs === Number.POSITIVE_INFINITY) return running;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      if (signal.reason instanceof TaskTimeout || signal.reason instanceof TaskCancelled) {
+        timer = setTimeout(resolve, graceMs, { abandoned: true });
+      }
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    void running.then((outcome) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    });
   });
 }
 
 /**
- * Record that the running attempt of `taskResult` failed with `error`: back to READY (with a
- * later `runAfter` when `defer`) if the task may be retried, otherwise FAILED.
- */
-export function recordAttemptFailure(
-  taskResult: TaskResult,
-  error: TaskError,
-  defer: boolean,
-  now = new Date(),
-): void {
-  const delay = retryDelay(taskResult.task, taskResult.attempts, error);
-  const errors = [...taskResult.errors, error];
-  if (delay === null) {
-    updateTaskResult(taskResult, { status: TaskResultStatus.FAILED, finishedAt: now, errors });
-    return;
-  }
-  const task = defer
-    ? taskResult.task.using({ runAfter: new Date(now.getTime() + delay) })
-    : taskResult.task;
-  updateTaskResult(taskResult, { status: TaskResultStatus.READY, errors, task });
-}
-
-/**
- * Run one attempt of a task through its whole lifecycle: mark it RUNNING (unless the
- * backend's claim already did), send `taskStarted`, run it with or without a `TaskContext`,
- * record the return value or a `TaskError`, decide the status (SUCCESSFUL, FAILED, or READY
- * for a retry), persist, and send `taskFinished` when the task is finished.
+ * Run one attempt of a task through its whole life: start it (unless the backend's claim
+ * already made it RUNNING) and send `taskStarted`; run it with its `signal`, aborted by
+ * `timeout` (a `TaskTimeout`), by the backend's `cancel` (a `TaskCancelled`) or by a
+ * shutdown; then record success, failure (retry or FAILED), timeout or cancellation, persist
+ * it, and send `taskFinished` when the task is finished. Resolves with the new result (the
+ * given one is not changed).
  *
  * Every backend runs tasks through this function. It never throws for a failing task;
  * it rejects only if `persist` does.
@@ -116,33 +162,95 @@ export async function runTaskAttempt<TReturn>(
   taskResult: TaskResult<TReturn>,
   options: RunTaskAttemptOptions,
 ): Promise<TaskResult<TReturn>> {
-  const { backend, workerId, signal = neverAborted, execute = invokeTask, persist } = options;
+  const { backend, workerId, execute = invokeTask, persist, attempts } = options;
   const sender = backend.constructor as abstract new (...args: never[]) => unknown;
-  const result = taskResult as TaskResult;
-  if (result.status !== TaskResultStatus.RUNNING) markAttemptStarted(result, workerId, new Date());
-  taskStarted.send({ sender, taskResult: result });
-  try {
-    const value = await execute(result, signal);
-    updateTaskResult(result, {
-      status: TaskResultStatus.SUCCESSFUL,
-      finishedAt: new Date(),
-      returnValue: value,
-    });
-  } catch (error) {
-    recordAttemptFailure(
-      result,
-      TaskError.fromException(error),
-      options.deferRetries ?? backend.supportsDefer,
-    );
+  const deferRetry = options.deferRetries ?? backend.supportsDefer;
+  let current = taskResult as TaskResult;
+  if (current.status === TaskResultStatus.READY) {
+    current = startAttempt(current, workerId, options.startedAt).result;
   }
-  if (persist) await persist(result);
-  if (result.isFinished) {
-    taskFinished.send({ sender, taskResult: result });
+  const controller = new AbortController();
+  // Registered before taskStarted, so that a receiver can cancel the attempt it is told of.
+  attempts?.add(current.id, controller);
+  // Sent for a result that the backend's claim made RUNNING (a database UPDATE), too.
+  sendTransitionSignal({ result: current, signal: taskStarted, retryAt: null }, sender);
+
+  const shutdown = options.signal;
+  const onShutdown = (): void => {
+    controller.abort(shutdown?.reason);
+  };
+  if (shutdown?.aborted) onShutdown();
+  else shutdown?.addEventListener('abort', onShutdown, { once: true });
+  const { timeout } = current.task;
+  const timer =
+    timeout === null
+      ? undefined
+      : setTimeout(() => {
+          controller.abort(new TaskTimeout(timeout));
+        }, timeout * 1000);
+
+  let outcome: Outcome;
+  let reason: unknown;
+  try {
+    const running = execute(current, controller.signal).then(
+      (value): Outcome => ({ value }),
+      (error: unknown): Outcome => ({ error }),
+    );
+    outcome = await settleWithin(
+      running,
+      controller.signal,
+      options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS,
+    );
+    reason = controller.signal.aborted ? controller.signal.reason : undefined;
+  } finally {
+    clearTimeout(timer);
+    shutdown?.removeEventListener('abort', onShutdown);
+    attempts?.delete(current.id);
+  }
+
+  const now = new Date();
+  let transition: Transition;
+  if (reason instanceof TaskTimeout) {
+    transition = timeOut(current, { now, deferRetry });
+  } else if (reason instanceof TaskCancelled) {
+    transition = cancel(current, now);
+  } else if ('value' in outcome) {
+    transition = succeed(current, outcome.value, now);
+  } else if ('error' in outcome) {
+    transition = fail(current, outcome.error, { now, deferRetry });
   } else {
+    transition = fail(current, reason, { now, deferRetry });
+  }
+  if (persist) await persist(transition.result);
+  sendTransitionSignal(transition, sender);
+  if (transition.retryAt !== null) {
+    const { result } = transition;
     getTaskLogger().warn(
       `Task id=${result.id} name=${result.task.name} attempt ${result.attempts} failed; retrying` +
         (result.task.runAfter ? ` after ${result.task.runAfter.toISOString()}` : ''),
     );
   }
-  return taskResult;
+  return transition.result as TaskResult<TReturn>;
+}
+
+/**
+ * Mark `taskResult` as RUNNING for a new attempt, in place.
+ * @deprecated Use `startAttempt`, which returns the next result.
+ */
+export function markAttemptStarted(taskResult: TaskResult, workerId: string, now: Date): void {
+  updateTaskResult(taskResult, taskResultFields(startAttempt(taskResult, workerId, now).result));
+}
+
+/**
+ * Record a failed attempt in place: READY for a retry, or FAILED.
+ * @deprecated Use `fail`, which returns the next result and the signal to send.
+ */
+export function recordAttemptFailure(
+  taskResult: TaskResult,
+  error: TaskError,
+  defer: boolean,
+  now = new Date(),
+): void {
+  const next = fail(taskResult, error, { now, deferRetry: defer }).result;
+  updateTaskResult(taskResult, taskResultFields(next));
 }

@@ -21,86 +21,94 @@ export interface TaskResultFields<TReturn = unknown> {
   returnValue?: TReturn | undefined;
 }
 
-/** The attributes `refresh()` copies from the backend's current copy. */
-const REFRESHED = [
-  'task',
-  'status',
-  'enqueuedAt',
-  'startedAt',
-  'finishedAt',
-  'lastAttemptedAt',
-  'errors',
-  'workerIds',
-] as const;
-
-let writeReturnValue: (result: TaskResult<any>, value: unknown) => void;
+let writeFields: <TReturn>(
+  result: TaskResult<TReturn>,
+  changes: Partial<TaskResultFields<TReturn>>,
+) => void;
+let readFields: <TReturn>(result: TaskResult<TReturn>) => Readonly<TaskResultFields<TReturn>>;
 
 /**
- * The state of one enqueued task. A result does not change by itself: call `refresh()`
- * to load the backend's current state into it.
+ * The state of one enqueued task. It is read-only to its users (as Django's frozen
+ * dataclass): assigning an attribute throws in strict mode. It does not change by itself:
+ * call `refresh()` to load the backend's current state into it.
  */
 export class TaskResult<TReturn = unknown> {
-  /** Unique id, a string of fewer than 64 characters. */
-  readonly id: string;
-  /** The task that was enqueued, with any `using()` changes. */
-  readonly task: Task<any, TReturn, any>;
-  readonly status: TaskResultStatus;
-  /** When it was enqueued. */
-  readonly enqueuedAt: Date | null;
-  /** When its first attempt began. */
-  readonly startedAt: Date | null;
-  /** When it finished, successfully or not. */
-  readonly finishedAt: Date | null;
-  /** When its most recent attempt began. */
-  readonly lastAttemptedAt: Date | null;
-  /** The arguments, normalised through JSON. */
-  readonly args: readonly JsonValue[];
-  /** The alias of the backend it was enqueued on. */
-  readonly backend: string;
-  /** One entry per failed attempt, oldest first. */
-  readonly errors: readonly TaskError[];
-  /** The id of the worker of each attempt, oldest first. */
-  readonly workerIds: readonly string[];
-  #returnValue: TReturn | undefined;
+  #fields: TaskResultFields<TReturn>;
 
   static {
-    writeReturnValue = (result, value) => {
-      result.#returnValue = value;
+    writeFields = (result, changes) => {
+      result.#fields = { ...result.#fields, ...changes };
     };
+    readFields = (result) => result.#fields;
   }
 
   constructor(fields: TaskResultFields<TReturn>) {
-    this.id = fields.id;
-    this.task = fields.task;
-    this.status = fields.status;
-    this.enqueuedAt = fields.enqueuedAt;
-    this.startedAt = fields.startedAt;
-    this.finishedAt = fields.finishedAt;
-    this.lastAttemptedAt = fields.lastAttemptedAt;
-    this.args = fields.args;
-    this.backend = fields.backend;
-    this.errors = fields.errors;
-    this.workerIds = fields.workerIds;
-    this.#returnValue = fields.returnValue;
+    this.#fields = { ...fields };
+  }
+
+  /** Unique id, a string of fewer than 64 characters. */
+  get id(): string {
+    return this.#fields.id;
+  }
+  /** The task that was enqueued, with any `using()` changes. */
+  get task(): Task<any, TReturn, any> {
+    return this.#fields.task;
+  }
+  get status(): TaskResultStatus {
+    return this.#fields.status;
+  }
+  /** When it was enqueued. */
+  get enqueuedAt(): Date | null {
+    return this.#fields.enqueuedAt;
+  }
+  /** When its first attempt began. */
+  get startedAt(): Date | null {
+    return this.#fields.startedAt;
+  }
+  /** When it finished: successfully, not, or cancelled. */
+  get finishedAt(): Date | null {
+    return this.#fields.finishedAt;
+  }
+  /** When its most recent attempt began. */
+  get lastAttemptedAt(): Date | null {
+    return this.#fields.lastAttemptedAt;
+  }
+  /** The arguments, normalised through JSON. */
+  get args(): readonly JsonValue[] {
+    return this.#fields.args;
+  }
+  /** The alias of the backend it was enqueued on. */
+  get backend(): string {
+    return this.#fields.backend;
+  }
+  /** One entry per failed attempt, oldest first. */
+  get errors(): readonly TaskError[] {
+    return this.#fields.errors;
+  }
+  /** The id of the worker of each attempt, oldest first. */
+  get workerIds(): readonly string[] {
+    return this.#fields.workerIds;
   }
 
   /** The number of attempts so far, counting one that is running. */
   get attempts(): number {
-    return this.workerIds.length;
+    return this.#fields.workerIds.length;
   }
 
-  /** Whether the task has finished (`SUCCESSFUL` or `FAILED`). */
+  /** Whether the task has finished (`SUCCESSFUL`, `FAILED` or `CANCELLED`). */
   get isFinished(): boolean {
-    return isFinishedStatus(this.status);
+    return isFinishedStatus(this.#fields.status);
   }
 
   /** What the task returned. Throws unless the task finished successfully. */
   get returnValue(): TReturn {
-    switch (this.status) {
+    switch (this.#fields.status) {
       case TaskResultStatus.SUCCESSFUL:
-        return this.#returnValue as TReturn;
+        return this.#fields.returnValue as TReturn;
       case TaskResultStatus.FAILED:
         throw new Error('Task failed');
+      case TaskResultStatus.CANCELLED:
+        throw new Error('Task was cancelled');
       case TaskResultStatus.READY:
       case TaskResultStatus.RUNNING:
         throw new Error('Task has not finished yet');
@@ -110,47 +118,60 @@ export class TaskResult<TReturn = unknown> {
   /** Load the backend's current state of this result into it, in place. */
   async refresh(): Promise<void> {
     const fresh = await this.task.getBackend().getResult(this.id);
-    updateTaskResult(this, pickFields(fresh));
-    writeReturnValue(this, fresh.#returnValue);
+    this.#fields = fresh.#fields as TaskResultFields<TReturn>;
+  }
+
+  /**
+   * Cancel the task, on backends that support it (`supportsCancel`), and load its new state.
+   * A READY (or deferred) task becomes `CANCELLED` and never starts; a RUNNING task has its
+   * `signal` aborted with a `TaskCancelled` reason and ends `CANCELLED` when it stops.
+   * Cancelling a finished task throws `TaskAlreadyFinished`; cancelling twice is harmless.
+   */
+  async cancel(): Promise<void> {
+    const fresh = await this.task.getBackend().cancel(this.id);
+    this.#fields = fresh.#fields as TaskResultFields<TReturn>;
   }
 }
 
-function pickFields(result: TaskResult<any>): Partial<TaskResultFields<any>> {
-  const out: Record<string, unknown> = {};
-  for (const key of REFRESHED) out[key] = result[key];
-  return out as Partial<TaskResultFields<any>>;
-}
-
 /**
- * Change a result's fields in place. For backends: a result is otherwise read-only.
- * `returnValue` is written only when given.
+ * Change a result's fields in place.
+ * @deprecated Results are changed through the transitions of `@djtasks/tasks/backend`
+ * (`startAttempt`, `succeed`, `fail`, …), which return a new result.
  */
 export function updateTaskResult<TReturn>(
   result: TaskResult<TReturn>,
   changes: Partial<TaskResultFields<TReturn>>,
 ): void {
-  const { returnValue, ...rest } = changes;
-  Object.assign(result, rest);
-  if ('returnValue' in changes) writeReturnValue(result, returnValue);
+  writeFields(result, changes);
+}
+
+/** The fields of `result`, with `changes` applied: for building the next result of a transition. */
+export function taskResultFields<TReturn>(
+  result: TaskResult<TReturn>,
+  changes: Partial<TaskResultFields<TReturn>> = {},
+): TaskResultFields<TReturn> {
+  return { ...readFields(result), ...changes };
+}
+
+/** A copy of `result` with `changes` applied; `result` itself is unchanged. */
+export function withTaskResultChanges<TReturn>(
+  result: TaskResult<TReturn>,
+  changes: Partial<TaskResultFields<TReturn>>,
+): TaskResult<TReturn> {
+  return new TaskResult(taskResultFields(result, changes));
 }
 
 /** A deep enough copy of `result` that changing one never shows in the other. */
 export function copyTaskResult<TReturn>(result: TaskResult<TReturn>): TaskResult<TReturn> {
+  const fields = readFields(result);
   return new TaskResult<TReturn>({
-    id: result.id,
-    task: result.task,
-    status: result.status,
-    enqueuedAt: result.enqueuedAt,
-    startedAt: result.startedAt,
-    finishedAt: result.finishedAt,
-    lastAttemptedAt: result.lastAttemptedAt,
-    args: structuredClone(result.args),
-    backend: result.backend,
-    errors: [...result.errors],
-    workerIds: [...result.workerIds],
+    ...fields,
+    args: structuredClone(fields.args),
+    errors: [...fields.errors],
+    workerIds: [...fields.workerIds],
     returnValue:
-      result.status === TaskResultStatus.SUCCESSFUL
-        ? structuredClone(result.returnValue)
+      fields.status === TaskResultStatus.SUCCESSFUL
+        ? structuredClone(fields.returnValue)
         : undefined,
   });
 }

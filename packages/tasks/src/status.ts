@@ -8,19 +8,29 @@ export const TaskResultStatus = {
   FAILED: 'FAILED',
   /** Finished without error. */
   SUCCESSFUL: 'SUCCESSFUL',
+  /** Cancelled before it started, or stopped by a cancellation while it ran; never retried. */
+  CANCELLED: 'CANCELLED',
 } as const;
 
-/** One of `READY`, `RUNNING`, `FAILED`, `SUCCESSFUL`. */
+/** One of `READY`, `RUNNING`, `FAILED`, `SUCCESSFUL`, `CANCELLED`. */
 export type TaskResultStatus = (typeof TaskResultStatus)[keyof typeof TaskResultStatus];
 
-/** Whether `status` is final (`FAILED` or `SUCCESSFUL`). */
+/** Whether `status` is final (`FAILED`, `SUCCESSFUL` or `CANCELLED`). */
 export function isFinishedStatus(status: TaskResultStatus): boolean {
   switch (status) {
     case TaskResultStatus.FAILED:
     case TaskResultStatus.SUCCESSFUL:
+    case TaskResultStatus.CANCELLED:
       return true;
     case TaskResultStatus.READY:
     case TaskResultStatus.RUNNING:
       return false;
   }
+}
+
+const STATUSES = new Set<string>(Object.values(TaskResultStatus));
+
+/** Whether `value` is one of the statuses. */
+export function isTaskResultStatus(value: unknown): value is TaskResultStatus {
+  return typeof value === 'string' && STATUSES.has(value);
 }

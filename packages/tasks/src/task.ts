@@ -3,12 +3,12 @@ import {
   DEFAULT_TASK_PRIORITY,
   DEFAULT_TASK_QUEUE_NAME,
 } from './constants.ts';
-import { taskBackends } from './config.ts';
+import { taskBackends } from './backend-registry.ts';
 import type { BaseTaskBackend } from './backends/base.ts';
 import type { TaskContext } from './context.ts';
 import { InvalidTask, TaskResultMismatch } from './exceptions.ts';
 import type { JsonValue } from './json.ts';
-import { registerTask } from './registry.ts';
+import { registerTask } from './task-registry.ts';
 import type { TaskResult } from './result.ts';
 import { defaultBackoff, type Backoff } from './retry.ts';
 import { checkMaxAttempts, checkName, checkPriority, checkRunAfter } from './validation.ts';
@@ -34,6 +34,12 @@ export interface TaskOptions {
   maxAttempts?: number;
   /** The delay before each further attempt. @defaultValue exponential from 1 s, capped at 1 h, with jitter */
   backoff?: Backoff;
+  /**
+   * Stop an attempt that runs longer than this many seconds: its `signal` aborts with a
+   * `TaskTimeout`, the attempt is recorded with that error, and it is retried if attempts are
+   * left. Set here only, not through `using()`. @defaultValue no timeout
+   */
+  timeout?: number;
 }
 
 /** What `using()` may change. */
@@ -54,6 +60,8 @@ interface TaskFields {
   takesContext: boolean;
   maxAttempts: number;
   backoff: Backoff;
+  /** Seconds; `null` (or absent) for none. */
+  timeout?: number | null;
   func: (...args: any[]) => unknown;
 }
 
@@ -77,6 +85,8 @@ export class Task<
   readonly takesContext: boolean;
   readonly maxAttempts: number;
   readonly backoff: Backoff;
+  /** The longest an attempt may run, in seconds, or `null`. */
+  readonly timeout: number | null;
   readonly func: (...args: TCallArgs) => TReturn | Promise<TReturn>;
 
   /** Build a task without registering or validating it; use `task()` to define one. */
@@ -89,14 +99,20 @@ export class Task<
     this.takesContext = fields.takesContext;
     this.maxAttempts = fields.maxAttempts;
     this.backoff = fields.backoff;
+    this.timeout = fields.timeout ?? null;
     this.func = fields.func as (...args: TCallArgs) => TReturn | Promise<TReturn>;
     Object.freeze(this);
   }
 
-  /** Return a validated copy with the given changes; this task is left unchanged. */
-  using(changes: TaskUsingOptions): Task<TArgs, TReturn, TCallArgs> {
+  /** Return a validated copy with the given changes (an equal copy with none); this task is left unchanged. */
+  using(changes: TaskUsingOptions = {}): Task<TArgs, TReturn, TCallArgs> {
     const allowed = new Set(['priority', 'queueName', 'runAfter', 'backend']);
     for (const key of Object.keys(changes)) {
+      if (key === 'timeout') {
+        throw new InvalidTask(
+          `using() does not accept 'timeout'; a timeout is part of the definition: task({ timeout: seconds }, fn).`,
+        );
+      }
       if (!allowed.has(key)) {
         throw new InvalidTask(
           `using() does not accept '${key}'; it changes only priority, queueName, runAfter and backend.`,
@@ -153,6 +169,36 @@ function validRunAfter(runAfter: Date | null): Date | null {
   return runAfter;
 }
 
+/**
+ * `task` with the fields `using()` may change replaced, without validating it against the
+ * configuration: for a task that was validated when it was enqueued and is rebuilt from
+ * stored data or for a retry, so that a queue or backend removed from the configuration
+ * since then cannot make it unreadable. Returns `task` itself when nothing changes.
+ */
+export function rebuildTask<T extends Task<any, any, any>>(
+  task: T,
+  changes: {
+    priority?: number;
+    queueName?: string;
+    backend?: string;
+    runAfter?: Date | null;
+  },
+): T {
+  const priority = changes.priority ?? task.priority;
+  const queueName = changes.queueName ?? task.queueName;
+  const backend = changes.backend ?? task.backend;
+  const runAfter = changes.runAfter === undefined ? task.runAfter : changes.runAfter;
+  if (
+    priority === task.priority &&
+    queueName === task.queueName &&
+    backend === task.backend &&
+    (runAfter?.getTime() ?? null) === (task.runAfter?.getTime() ?? null)
+  ) {
+    return task;
+  }
+  return new Task({ ...task, priority, queueName, backend, runAfter }) as T;
+}
+
 const OPTION_KEYS = new Set([
   'name',
   'priority',
@@ -161,6 +207,7 @@ const OPTION_KEYS = new Set([
   'takesContext',
   'maxAttempts',
   'backoff',
+  'timeout',
 ]);
 
 function definitionSite(): string {
@@ -231,15 +278,30 @@ export function task(
       `backoff must be a function of (attempt, error) (got ${typeof backoff}).`,
     );
   }
+  const timeout = options.timeout ?? null;
+  if (
+    timeout !== null &&
+    (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)
+  ) {
+    throw new InvalidTask(`timeout must be a positive number of seconds (got ${String(timeout)}).`);
+  }
+  const takesContext = options.takesContext ?? false;
+  if (takesContext && fn.length === 0) {
+    throw new InvalidTask(
+      `Task '${name}' is defined with takesContext: true, but its function declares no parameter ` +
+        `for the TaskContext: write (context, ...args) => ….`,
+    );
+  }
   const defined = new Task({
     name,
     priority,
     queueName,
     backend,
     runAfter: null,
-    takesContext: options.takesContext ?? false,
+    takesContext,
     maxAttempts,
     backoff,
+    timeout,
     func: fn,
   });
   registerTask(defined, definitionSite());

@@ -14,6 +14,7 @@ import {
   taskStarted,
   type TaskLogger,
   type TaskSignalPayload,
+  TaskBackendUnsupported,
 } from '@djtasks/tasks';
 import { BaseTaskBackend, type BackendInit } from '@djtasks/tasks/backend';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,14 +61,46 @@ describe('configuration', () => {
     expect(taskBackends.all().map((backend) => backend.alias)).toEqual(['default', 'tests']);
   });
 
-  it('requires a default backend and names unknown aliases', () => {
-    expect(() => configureTasks({ backends: { other: { backend: DummyBackend } } })).toThrow(
-      "The tasks configuration must define the 'default' backend (got 'other').",
+  it('accepts a configuration without the default backend and refuses it when a task is first used, as Django', async () => {
+    configureTasks({ backends: { other: { backend: DummyBackend } } });
+    const defaultTask = task({ name: 'tests.backends.usesDefault' }, () => {});
+    await expect(defaultTask.enqueue()).rejects.toThrow(InvalidTaskBackend);
+    await expect(defaultTask.enqueue()).rejects.toThrow(
+      "The task backend 'default' doesn't exist (configured: 'other').",
+    );
+    configureTasks({ backends: {} });
+    expect(() => defaultTask.using()).toThrow(
+      "The task backend 'default' doesn't exist (configured: none).",
     );
     expect(() => taskBackends.get('missing')).toThrow(InvalidTaskBackend);
     expect(() =>
       configureTasks({ backends: { default: { backend: 'DummyBackend' as never } } }),
     ).toThrow("Backend 'default' needs a backend class (got string).");
+  });
+
+  it('refuses configuration keys nobody reads, listing the known ones', () => {
+    const typo = { backends: { default: { backend: DummyBackend } }, schedulez: {} };
+    expect(() => defineConfig(typo as never)).toThrow(InvalidTaskBackend);
+    expect(() => configureTasks(typo as never)).toThrow(
+      "The tasks configuration has a key nobody reads: 'schedulez' (known keys: backends, taskModules, logger).",
+    );
+    expect(() =>
+      configureTasks({ backends: { default: { backend: DummyBackend, queue: ['x'] } as never } }),
+    ).toThrow(
+      "Backend 'default' has a key nobody reads: 'queue' (known keys: backend, queues, options).",
+    );
+  });
+
+  it('refuses a backend class without an enqueue method when the backend is created', () => {
+    class NoEnqueue {
+      alias = 'x';
+    }
+    configureTasks({
+      backends: { default: { backend: DummyBackend }, broken: { backend: NoEnqueue as never } },
+    });
+    const defined = task({ name: 'tests.backends.noEnqueue' }, () => {});
+    expect(() => defined.using({ backend: 'broken' })).toThrow(InvalidTaskBackend);
+    expect(() => taskBackends.get('broken')).toThrow(/has no enqueue method/);
   });
 
   it('wraps a backend constructor failure in InvalidTaskBackend naming the alias', () => {
@@ -233,9 +266,15 @@ describe('BaseTaskBackend', () => {
       backend.supportsPriority,
       backend.supportsGetResult,
       backend.supportsRetries,
-    ]).toEqual([false, false, false, false]);
+      backend.supportsTimeout,
+      backend.supportsCancel,
+    ]).toEqual([false, false, false, false, false, false]);
+    await expect(backend.getResult('x')).rejects.toThrow(TaskBackendUnsupported);
     await expect(backend.getResult('x')).rejects.toThrow(
-      'This backend does not support retrieving or refreshing results.',
+      "Backend 'm' (Minimal) does not support retrieving or refreshing results.",
+    );
+    await expect(backend.cancel('x')).rejects.toThrow(
+      "Backend 'm' (Minimal) does not support cancelling tasks.",
     );
     expect(backend.check()).toEqual([]);
     await expect(backend.close()).resolves.toBeUndefined();

@@ -13,6 +13,7 @@ import {
   TASK_MIN_PRIORITY,
   taskBackends,
   TaskResultStatus,
+  TaskBackendUnsupported,
 } from '@djtasks/tasks';
 import { getRegisteredTask } from '@djtasks/tasks/backend';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -193,12 +194,10 @@ describe('Task', () => {
   });
 
   it('getResult() is not supported by ImmediateBackend, as in Django', async () => {
-    await expect(sendEmailTask.getResult('x')).rejects.toThrow(
-      'This backend does not support retrieving or refreshing results.',
-    );
+    await expect(sendEmailTask.getResult('x')).rejects.toThrow(TaskBackendUnsupported);
     const result = await sendEmailTask.enqueue('a', 'b');
     await expect(result.refresh()).rejects.toThrow(
-      'This backend does not support retrieving or refreshing results.',
+      "Backend 'default' (ImmediateBackend) does not support retrieving or refreshing results.",
     );
   });
 });

@@ -79,7 +79,9 @@ describe('task() inference', () => {
 
 describe('statuses and configuration', () => {
   it('has a status union matching the const object', () => {
-    expectTypeOf<TaskResultStatus>().toEqualTypeOf<'READY' | 'RUNNING' | 'FAILED' | 'SUCCESSFUL'>();
+    expectTypeOf<TaskResultStatus>().toEqualTypeOf<
+      'READY' | 'RUNNING' | 'FAILED' | 'SUCCESSFUL' | 'CANCELLED'
+    >();
     expectTypeOf(TaskResultStatus.READY).toEqualTypeOf<'READY'>();
   });
 

@@ -1,4 +1,4 @@
-import { InvalidTask } from '../exceptions.ts';
+import { InvalidTask, InvalidTaskBackend, TaskBackendUnsupported } from '../exceptions.ts';
 import type { TaskResult } from '../result.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { checkPriority, checkRunAfter } from '../validation.ts';
@@ -28,6 +28,10 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   readonly supportsGetResult: boolean = false;
   /** Failed attempts can be retried (`maxAttempts` > 1). */
   readonly supportsRetries: boolean = false;
+  /** Tasks may set `timeout`, and an attempt that runs past it is stopped. */
+  readonly supportsTimeout: boolean = false;
+  /** `cancel(id)` stops a READY, deferred or RUNNING task. */
+  readonly supportsCancel: boolean = false;
 
   readonly alias: string;
   readonly queues: ReadonlySet<string>;
@@ -39,6 +43,11 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
     this.queues = new Set(init.queues);
     this.options = init.options;
     this.taskModules = init.taskModules;
+    if (typeof (this as { enqueue?: unknown }).enqueue !== 'function') {
+      throw new InvalidTaskBackend(
+        `Backend '${init.alias}' (${new.target.name}) has no enqueue method; a task backend must implement enqueue(task, args).`,
+      );
+    }
   }
 
   /** Throw `InvalidTask` if this backend cannot run `task` as it is defined. */
@@ -68,6 +77,11 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
         `Backend '${this.alias}' (${this.constructor.name}) does not support retries (task '${task.name}' has maxAttempts ${task.maxAttempts}).`,
       );
     }
+    if (task.timeout !== null && !this.supportsTimeout) {
+      throw new InvalidTask(
+        `Backend '${this.alias}' (${this.constructor.name}) does not support timeouts (task '${task.name}' has timeout ${task.timeout} s).`,
+      );
+    }
   }
 
   /** Enqueue one run of `task` with `args`. The task has been validated already. */
@@ -90,7 +104,23 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   // eslint-disable-next-line @typescript-eslint/require-await -- the default only refuses
   async getResult(id: string): Promise<TaskResult> {
     void id;
-    throw new Error('This backend does not support retrieving or refreshing results.');
+    throw new TaskBackendUnsupported(
+      this.alias,
+      this.constructor.name,
+      'retrieving or refreshing results',
+    );
+  }
+
+  /**
+   * Cancel the task result `id` and resolve with its state: CANCELLED if it had not
+   * started; still RUNNING, with its `signal` aborted, if it was running (it becomes CANCELLED
+   * when it stops). Throws `TaskAlreadyFinished` for a SUCCESSFUL or FAILED result; a
+   * CANCELLED one is returned as it is.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- the default only refuses
+  async cancel(id: string): Promise<TaskResult> {
+    void id;
+    throw new TaskBackendUnsupported(this.alias, this.constructor.name, 'cancelling tasks');
   }
 
   /** Return messages describing configuration problems; empty when all is well. */

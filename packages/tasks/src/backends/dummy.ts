@@ -2,16 +2,19 @@ import { TaskResultDoesNotExist } from '../exceptions.ts';
 import { copyTaskResult, createTaskResult, type TaskResult } from '../result.ts';
 import { taskEnqueued } from '../signals.ts';
 import type { Task, TaskArgs } from '../task.ts';
+import { cancel, sendTransitionSignal } from '../transitions.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
 
 /**
- * Stores enqueued tasks without running them, for tests. Results stay READY; inspect
- * them with `results` and empty the list with `clear()`.
+ * Stores enqueued tasks without running them, for tests. Results stay READY (or become
+ * CANCELLED through `cancel(id)`); inspect them with `results` and empty the list with `clear()`.
  */
 export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
   override readonly supportsDefer: boolean = true;
   override readonly supportsPriority: boolean = true;
   override readonly supportsRetries: boolean = true;
+  override readonly supportsTimeout: boolean = true;
+  override readonly supportsCancel: boolean = true;
   readonly #results: TaskResult<any>[] = [];
 
   constructor(init: BackendInit<Record<string, never>>) {
@@ -36,9 +39,22 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async getResult(id: string): Promise<TaskResult> {
-    const found = this.#results.find((result) => result.id === id);
-    if (!found) throw new TaskResultDoesNotExist(`Task result '${id}' does not exist.`);
-    return found;
+    return this.#results[this.#indexOf(id)]!;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
+  override async cancel(id: string): Promise<TaskResult> {
+    const index = this.#indexOf(id);
+    const transition = cancel(this.#results[index]!);
+    this.#results[index] = transition.result;
+    sendTransitionSignal(transition, DummyBackend);
+    return copyTaskResult(transition.result);
+  }
+
+  #indexOf(id: string): number {
+    const index = this.#results.findIndex((result) => result.id === id);
+    if (index === -1) throw new TaskResultDoesNotExist(`Task result '${id}' does not exist.`);
+    return index;
   }
 
   /** Forget every stored result. */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BackendConfig } from '../config.ts';
-import { configureTasks, taskBackends } from '../config.ts';
+import type { BackendConfig } from '../backend-registry.ts';
+import { configureTasks, taskBackends } from '../backend-registry.ts';
 import {
   InvalidTask,
   InvalidTaskBackend,
@@ -23,6 +23,7 @@ import {
   rejects,
   returnsDate,
 } from './fixtures.ts';
+import { describeStopping } from './conformance-stopping.ts';
 import { waitForResult } from './wait.ts';
 
 /** How to set up the backend under test for {@link describeBackendConformance}. */
@@ -394,5 +395,7 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
         },
       );
     });
+
+    describeStopping({ executes: options.executes, backend, finished, seen });
   });
 }

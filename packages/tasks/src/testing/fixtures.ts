@@ -93,3 +93,54 @@ export const rejects = task(
     throw new RangeError(message);
   },
 );
+
+/** Waits for its signal and rejects with its reason; a timeout of half a second. */
+export const honoursTimeout = task(
+  { name: 'djtasks.fixtures.honoursTimeout', takesContext: true, timeout: 0.5 },
+  (context) => untilAborted(context.signal),
+);
+
+/** Times out on its first attempt (honouring the abort), returns `'second'` on the second. */
+export const timesOutOnce = task(
+  {
+    name: 'djtasks.fixtures.timesOutOnce',
+    takesContext: true,
+    timeout: 0.5,
+    maxAttempts: 2,
+    backoff: () => 10,
+  },
+  async (context): Promise<string> => {
+    if (context.attempt === 1) await untilAborted(context.signal);
+    return 'second';
+  },
+);
+
+/** Never settles and ignores its signal; a timeout of half a second. */
+export const ignoresTimeout = task(
+  { name: 'djtasks.fixtures.ignoresTimeout', timeout: 0.5 },
+  () => new Promise<void>(() => {}),
+);
+
+/**
+ * Runs until its signal aborts, then rejects with the reason (a cancellation). Up to 3
+ * attempts, so a test sees that a cancelled task is not retried.
+ */
+export const waitsForCancel = task(
+  {
+    name: 'djtasks.fixtures.waitsForCancel',
+    takesContext: true,
+    maxAttempts: 3,
+    backoff: () => 10,
+  },
+  (context) => untilAborted(context.signal),
+);
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    const stop = (): void => {
+      reject(signal.reason as Error);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+}

@@ -12,11 +12,15 @@ export {
   fails,
   FIXTURES_MODULE,
   flaky,
+  honoursTimeout,
+  ignoresTimeout,
   neverEnding,
   noop,
   readsContext,
   rejects,
   returnsDate,
   sleeps,
+  timesOutOnce,
+  waitsForCancel,
 } from './fixtures.ts';
 export { waitForResult } from './wait.ts';

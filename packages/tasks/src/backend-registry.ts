@@ -45,6 +45,9 @@ export interface TasksConfig<
 export function defineConfig<const B extends Record<string, BackendConfig>>(
   config: TasksConfig<B>,
 ): TasksConfig<B> {
+  if (typeof config === 'object' && config !== null) {
+    refuseUnknownKeys('The tasks configuration', config, CONFIG_KEYS);
+  }
   return config;
 }
 
@@ -58,18 +61,32 @@ export class TaskBackendHandler {
   #taskModules: readonly string[] = [];
   #instances = new Map<string, BaseTaskBackend<any>>();
 
-  /** Install `config`, replacing the current one; `undefined` restores the default (Immediate). */
+  /**
+   * Install `config`, replacing the current one; `undefined` restores the default (Immediate).
+   * A configuration without backends is accepted: using a task then raises `InvalidTaskBackend`,
+   * as in Django. A key nobody reads is refused, with the list of known keys.
+   */
   configure(config: TasksConfig<any> | undefined): void {
-    const next = config ?? IMMEDIATE_ONLY;
-    if (typeof next !== 'object' || typeof next.backends !== 'object') {
-      throw new InvalidTaskBackend('The tasks configuration needs a `backends` object.');
-    }
-    if (!(DEFAULT_TASK_BACKEND_ALIAS in next.backends)) {
+    const next: TasksConfig = config ?? IMMEDIATE_ONLY;
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) {
       throw new InvalidTaskBackend(
-        `The tasks configuration must define the '${DEFAULT_TASK_BACKEND_ALIAS}' backend (got ${describeAliases(Object.keys(next.backends))}).`,
+        `The tasks configuration must be an object like { backends: { default: { backend } } } (got ${describeValue(next)}).`,
       );
     }
-    for (const [alias, entry] of Object.entries(next.backends as Record<string, BackendConfig>)) {
+    refuseUnknownKeys('The tasks configuration', next, CONFIG_KEYS);
+    const backends: unknown = next.backends ?? {};
+    if (typeof backends !== 'object' || backends === null || Array.isArray(backends)) {
+      throw new InvalidTaskBackend(
+        `The tasks configuration's backends must be an object of backends by alias (got ${describeValue(backends)}).`,
+      );
+    }
+    for (const [alias, entry] of Object.entries(backends as Record<string, BackendConfig>)) {
+      if (typeof entry !== 'object' || entry === null) {
+        throw new InvalidTaskBackend(
+          `Backend '${alias}' must be an object like { backend: ImmediateBackend } (got ${describeValue(entry)}).`,
+        );
+      }
+      refuseUnknownKeys(`Backend '${alias}'`, entry, BACKEND_KEYS);
       if (typeof entry.backend !== 'function') {
         throw new InvalidTaskBackend(
           `Backend '${alias}' needs a backend class (got ${typeof entry.backend}).`,
@@ -84,7 +101,7 @@ export class TaskBackendHandler {
     }
     const previous = [...this.#instances.values()];
     this.#instances = new Map();
-    this.#config = next;
+    this.#config = { ...next, backends: backends as Record<string, BackendConfig> };
     this.#taskModules = (next.taskModules ?? []).map((module) => resolveTaskModule(module));
     setTaskLogger(next.logger);
     for (const backend of previous) {
@@ -142,6 +159,11 @@ export class TaskBackendHandler {
         },
       );
     }
+    if (typeof (backend as { enqueue?: unknown }).enqueue !== 'function') {
+      throw new InvalidTaskBackend(
+        `Backend '${alias}' (${BackendClass.name}) has no enqueue method; a task backend must implement enqueue(task, args).`,
+      );
+    }
     this.#instances.set(alias, backend);
     return backend;
   }
@@ -171,6 +193,26 @@ export class TaskBackendHandler {
       );
     }
   }
+}
+
+/** The keys a tasks configuration may have. */
+const CONFIG_KEYS = ['backends', 'taskModules', 'logger'] as const;
+/** The keys a backend's entry may have. */
+const BACKEND_KEYS = ['backend', 'queues', 'options'] as const;
+
+function refuseUnknownKeys(what: string, value: object, known: readonly string[]): void {
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new InvalidTaskBackend(
+      `${what} has ${unknown.length === 1 ? 'a key' : 'keys'} nobody reads: ${unknown.map((k) => `'${k}'`).join(', ')} (known keys: ${known.join(', ')}).`,
+    );
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
 }
 
 function describeAliases(aliases: string[]): string {

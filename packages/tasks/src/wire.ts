@@ -1,0 +1,313 @@
+/**
+ * The one codec between a `TaskResult` (and its errors) and plain JSON data: what a worker
+ * thread receives and reports, what a database row holds. Dates are epoch milliseconds.
+ * Decoding checks every field, so damaged data gives an `InvalidTaskResultData` naming the
+ * field, never a half-built result.
+ */
+import {
+  InvalidTask,
+  InvalidTaskBackend,
+  InvalidTaskResultData,
+  TaskAlreadyFinished,
+  TaskBackendClosed,
+  TaskBackendUnsupported,
+  TaskCancelled,
+  TaskException,
+  TaskJsonError,
+  TaskResultDoesNotExist,
+  TaskResultMismatch,
+  TaskTimeout,
+  WorkerLost,
+} from './exceptions.ts';
+import type { JsonValue } from './json.ts';
+import { TaskResult } from './result.ts';
+import { isTaskResultStatus, TaskResultStatus } from './status.ts';
+import { rebuildTask, type Task } from './task.ts';
+import { getRegisteredTask, registeredTaskNames } from './task-registry.ts';
+import { TaskError } from './task-error.ts';
+
+/** A `TaskError` as plain data. */
+export interface TaskErrorData {
+  exceptionClassPath: string;
+  message: string;
+  traceback: string;
+}
+
+/** A `TaskResult` as plain JSON data. */
+export interface TaskResultData {
+  id: string;
+  /** The registered name of the task; the function is found by it when decoding. */
+  taskName: string;
+  /** The task's fields that `using()` may change, as enqueued. */
+  priority: number;
+  queueName: string;
+  /** Epoch ms, or `null`. */
+  runAfter: number | null;
+  /** The backend alias. */
+  backend: string;
+  status: TaskResultStatus;
+  enqueuedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  lastAttemptedAt: number | null;
+  args: JsonValue[];
+  errors: TaskErrorData[];
+  workerIds: string[];
+  /** Present only when `status` is `SUCCESSFUL`. */
+  returnValue?: JsonValue;
+}
+
+/** An exception as plain data: a `TaskError`'s fields plus the fields its class carries. */
+export interface ExceptionData extends TaskErrorData {
+  /** The extra fields of djtasks' exceptions (`path`, `timeout`, `resultId`, …). */
+  fields?: Record<string, string>;
+}
+
+const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
+
+/** Turn `result` into plain JSON data. */
+export function taskResultToData(result: TaskResult<any>): TaskResultData {
+  const { task } = result;
+  const data: TaskResultData = {
+    id: result.id,
+    taskName: task.name,
+    priority: task.priority,
+    queueName: task.queueName,
+    runAfter: ms(task.runAfter),
+    backend: result.backend,
+    status: result.status,
+    enqueuedAt: ms(result.enqueuedAt),
+    startedAt: ms(result.startedAt),
+    finishedAt: ms(result.finishedAt),
+    lastAttemptedAt: ms(result.lastAttemptedAt),
+    args: result.args as JsonValue[],
+    errors: result.errors.map((error) => taskErrorToData(error)),
+    workerIds: [...result.workerIds],
+  };
+  if (result.status === TaskResultStatus.SUCCESSFUL) {
+    data.returnValue = result.returnValue as JsonValue;
+  }
+  return data;
+}
+
+/** Options of {@link taskResultFromData}. */
+export interface DecodeOptions {
+  /**
+   * The task as defined, when the caller has it already; otherwise it is looked up by
+   * `taskName` among the tasks defined in this process (or thread).
+   */
+  task?: Task<any, any, any>;
+  /** Where to look for a task that is not defined, for the error message. */
+  taskModules?: readonly string[];
+}
+
+/**
+ * Rebuild the `TaskResult` that `data` describes. The task is the registered one with the
+ * stored `using()` fields applied, without re-validating it against today's configuration.
+ * Throws `InvalidTaskResultData` naming the bad field, or naming the task when it is not defined here.
+ */
+export function taskResultFromData<TReturn = unknown>(
+  data: unknown,
+  options: DecodeOptions = {},
+): TaskResult<TReturn> {
+  const read = new Reader(data);
+  const id = read.string('id');
+  const taskName = read.string('taskName');
+  const status = read.value('status');
+  if (!isTaskResultStatus(status)) {
+    throw read.bad('status', `is not a task status (got ${JSON.stringify(status) ?? 'nothing'})`);
+  }
+  const registered = options.task ?? getRegisteredTask(taskName);
+  if (!registered) {
+    const known = registeredTaskNames();
+    const modules = options.taskModules;
+    throw read.bad(
+      'taskName',
+      `names the task '${taskName}', which is not defined here (task modules: ` +
+        `${modules?.length ? modules.join(', ') : 'none configured'}; tasks defined: ` +
+        `${known.length ? known.join(', ') : 'none'})`,
+    );
+  }
+  const task = rebuildTask(registered, {
+    priority: read.number('priority'),
+    queueName: read.string('queueName'),
+    backend: read.string('backend'),
+    runAfter: read.date('runAfter'),
+  });
+  const errors = read.array('errors').map((_, index) => {
+    const at = `errors[${index}]`;
+    return new TaskError({
+      exceptionClassPath: read.string(`${at}.exceptionClassPath`),
+      message: read.string(`${at}.message`),
+      traceback: read.string(`${at}.traceback`),
+    });
+  });
+  const workerIds = read.array('workerIds').map((_, index) => read.string(`workerIds[${index}]`));
+  return new TaskResult<TReturn>({
+    id,
+    task: task as Task<any, TReturn, any>,
+    status,
+    enqueuedAt: read.date('enqueuedAt'),
+    startedAt: read.date('startedAt'),
+    finishedAt: read.date('finishedAt'),
+    lastAttemptedAt: read.date('lastAttemptedAt'),
+    args: read.array('args') as JsonValue[],
+    backend: task.backend,
+    errors,
+    workerIds,
+    returnValue:
+      status === TaskResultStatus.SUCCESSFUL ? (read.value('returnValue') as TReturn) : undefined,
+  });
+}
+
+/** A `TaskError` as plain data. */
+export function taskErrorToData(error: TaskError): TaskErrorData {
+  return {
+    exceptionClassPath: error.exceptionClassPath,
+    message: error.message,
+    traceback: error.traceback,
+  };
+}
+
+/** Rebuild a `TaskError` from plain data; throws `InvalidTaskResultData` if a field is missing. */
+export function taskErrorFromData(data: unknown): TaskError {
+  const read = new Reader(data);
+  return new TaskError({
+    exceptionClassPath: read.string('exceptionClassPath'),
+    message: read.string('message'),
+    traceback: read.string('traceback'),
+  });
+}
+
+/** The djtasks exceptions that {@link exceptionFromData} rebuilds as their own classes. */
+const EXCEPTIONS: Record<string, (message: string, fields: Record<string, string>) => Error> = {
+  InvalidTask: (message) => new InvalidTask(message),
+  InvalidTaskBackend: (message) => new InvalidTaskBackend(message),
+  TaskResultDoesNotExist: (message) => new TaskResultDoesNotExist(message),
+  TaskResultMismatch: (message) => new TaskResultMismatch(message),
+  WorkerLost: (message) => new WorkerLost(message),
+  TaskJsonError: (message, fields) => {
+    const path = String(fields.path);
+    return new TaskJsonError(path, message.slice(path.length + 2));
+  },
+  TaskTimeout: (message, fields) => new TaskTimeout(Number(fields.timeout), message),
+  TaskCancelled: (message, fields) => new TaskCancelled(fields.resultId ?? '', message),
+  TaskAlreadyFinished: (_message, fields) =>
+    new TaskAlreadyFinished(fields.resultId ?? '', fields.status ?? ''),
+  TaskBackendClosed: (message, fields) => new TaskBackendClosed(fields.backend ?? '', message),
+  TaskBackendUnsupported: (message, fields) => {
+    const error = new TaskBackendUnsupported(fields.backend ?? '', '', fields.operation ?? '');
+    error.message = message;
+    return error;
+  },
+  InvalidTaskResultData: (message, fields) => {
+    const error = new InvalidTaskResultData(
+      typeof fields.resultId === 'string' ? fields.resultId : undefined,
+      String(fields.field),
+      '',
+    );
+    error.message = message;
+    return error;
+  },
+};
+
+/** Describe a thrown value as plain data, keeping the fields of djtasks' exceptions. */
+export function exceptionToData(error: unknown): ExceptionData {
+  const data: ExceptionData = taskErrorToData(TaskError.fromException(error));
+  if (error instanceof TaskException || error instanceof TaskJsonError) {
+    const fields: Record<string, string> = {};
+    for (const [key, value] of Object.entries(error)) {
+      if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        fields[key] = String(value);
+      }
+    }
+    if (Object.keys(fields).length > 0) data.fields = fields;
+  }
+  return data;
+}
+
+/**
+ * Rebuild an exception described by {@link exceptionToData}: djtasks' own exceptions as
+ * their classes (so `instanceof` works), any other as an `Error` that `TaskError.fromException`
+ * records with the same class name, message and stack.
+ */
+export function exceptionFromData(data: ExceptionData): Error {
+  const build = Object.hasOwn(EXCEPTIONS, data.exceptionClassPath)
+    ? EXCEPTIONS[data.exceptionClassPath]
+    : undefined;
+  let error: Error;
+  if (build) {
+    error = build(data.message, data.fields ?? {});
+  } else {
+    error = new Error(data.message);
+    error.name = data.exceptionClassPath;
+    // TaskError.fromException reads the class name from `error.constructor.name`.
+    Object.defineProperty(error, 'constructor', {
+      value: { name: data.exceptionClassPath },
+      enumerable: false,
+    });
+  }
+  error.stack = data.traceback;
+  return error;
+}
+
+/** Reads checked fields of plain data, throwing `InvalidTaskResultData` that names the field. */
+class Reader {
+  readonly #data: Record<string, unknown>;
+  readonly #id: string | undefined;
+
+  constructor(data: unknown) {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new InvalidTaskResultData(undefined, 'data', 'must be an object');
+    }
+    this.#data = data as Record<string, unknown>;
+    const id = this.#data.id;
+    this.#id = typeof id === 'string' ? id : undefined;
+  }
+
+  bad(field: string, problem: string): InvalidTaskResultData {
+    return new InvalidTaskResultData(this.#id, field, problem);
+  }
+
+  /** The value at a path like `errors[1].message`. */
+  value(path: string): unknown {
+    let value: unknown = this.#data;
+    for (const part of path.split(/\.|\[|\]\.?/).filter((p) => p !== '')) {
+      if (typeof value !== 'object' || value === null) return undefined;
+      value = (value as Record<string, unknown>)[part];
+    }
+    return value;
+  }
+
+  #typed<T>(path: string, check: (value: unknown) => boolean, what: string): T {
+    const value = this.value(path);
+    if (!check(value)) {
+      const got =
+        value === undefined ? 'nothing' : (JSON.stringify(value)?.slice(0, 100) ?? typeof value);
+      throw this.bad(path, `must be ${what} (got ${got})`);
+    }
+    return value as T;
+  }
+
+  string(path: string): string {
+    return this.#typed(path, (v) => typeof v === 'string', 'a string');
+  }
+
+  number(path: string): number {
+    return this.#typed(path, (v) => typeof v === 'number' && Number.isFinite(v), 'a number');
+  }
+
+  array(path: string): unknown[] {
+    return this.#typed(path, Array.isArray, 'an array');
+  }
+
+  date(path: string): Date | null {
+    const value = this.#typed<number | null>(
+      path,
+      (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
+      'epoch milliseconds or null',
+    );
+    return value === null ? null : new Date(value);
+  }
+}
