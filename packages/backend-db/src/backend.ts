@@ -4,8 +4,11 @@ import type { EntityManager } from '@mikro-orm/sql';
 import {
   InvalidTask,
   InvalidTaskBackend,
+  TaskAlreadyFinished,
   TaskResultDoesNotExist,
+  TaskResultStatus,
   taskEnqueued,
+  taskFinished,
   type Task,
   type TaskArgs,
   type TaskResult,
@@ -15,12 +18,13 @@ import {
   createTaskResult,
   getRegisteredTask,
   loadTaskModules,
+  sendTransitionSignal,
   type BackendInit,
 } from '@djtasks/tasks/backend';
 import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
-import { insertRows, selectRow } from './queries.ts';
+import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
 import { rowToTaskResult } from './rows.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
@@ -83,11 +87,14 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
   override readonly supportsPriority = true;
   override readonly supportsGetResult = true;
   override readonly supportsRetries = true;
+  override readonly supportsTimeout = true;
+  override readonly supportsCancel = true;
 
   #orm: Promise<MikroORM> | undefined;
   #ownsOrm = false;
   #taskModulesLoaded: Promise<unknown> | undefined;
   readonly #enqueueListeners = new Set<(queues: ReadonlySet<string>) => void>();
+  readonly #cancelListeners = new Set<(id: string) => void>();
 
   constructor(init: BackendInit<DatabaseBackendOptions>) {
     super(init);
@@ -204,6 +211,43 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       await this.#taskModulesLoaded;
     }
     return rowToTaskResult(row, this.taskModules);
+  }
+
+  /**
+   * Cancel task `id`: a READY (or deferred) task becomes CANCELLED at once and never starts
+   * (`taskFinished` is sent here); for a RUNNING task the request is stored on its row and the
+   * worker running it learns of it within about a second (at once in this process), aborts the
+   * task's signal with `TaskCancelled`, and records it CANCELLED (never retried). Resolves with
+   * the result as it is now. Cancelling a CANCELLED task does nothing; a SUCCESSFUL or FAILED one
+   * throws `TaskAlreadyFinished`.
+   */
+  override async cancel(id: string): Promise<TaskResult> {
+    const em = await this.entityManager();
+    const dialect = dialectOf(em);
+    const now = new Date();
+    const sender = this.constructor as typeof DatabaseBackend;
+    const cancelled = await cancelReadyRow(em, dialect, id, now);
+    if (cancelled) {
+      const result = rowToTaskResult(cancelled, this.taskModules);
+      sendTransitionSignal({ result, signal: taskFinished, retryAt: null }, sender);
+      return result;
+    }
+    const running = await requestCancel(em, dialect, id, now);
+    if (running) {
+      for (const listener of this.#cancelListeners) listener(id);
+      return rowToTaskResult(running, this.taskModules);
+    }
+    const row = await selectRow(em, id);
+    if (!row) throw new TaskResultDoesNotExist(id);
+    const result = rowToTaskResult(row, this.taskModules);
+    if (result.status === TaskResultStatus.CANCELLED) return result;
+    throw new TaskAlreadyFinished(id, result.status);
+  }
+
+  /** Call `listener` with the id of each RUNNING task cancelled through this backend instance (in-process workers). */
+  onCancel(listener: (id: string) => void): () => void {
+    this.#cancelListeners.add(listener);
+    return () => this.#cancelListeners.delete(listener);
   }
 
   /**

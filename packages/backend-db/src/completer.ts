@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import { TaskError, TaskResultStatus, type TaskResult } from '@djtasks/tasks';
-import { getTaskLogger } from '@djtasks/tasks/backend';
+import { getTaskLogger, taskResultToData } from '@djtasks/tasks/backend';
 import type { DialectName } from './dialect.ts';
 import { completeRows, type AttemptOutcome } from './queries.ts';
 import { readErrors, readWorkerIds, type TaskRow } from './rows.ts';
@@ -10,34 +10,32 @@ interface Pending {
   resolve: () => void;
 }
 
-/** Turn a result at the end of the attempt holding `claimToken` into what its row is updated with. */
+/**
+ * Turn a result at the end of the attempt holding `claimToken` into what its row is updated
+ * with, through the one wire codec (`taskResultToData`).
+ */
 export function outcomeOf(result: TaskResult, claimToken: string): AttemptOutcome {
-  const errors = JSON.stringify(result.errors);
-  const common = { id: result.id, claimToken, workerIds: JSON.stringify(result.workerIds) };
+  const data = taskResultToData(result);
+  const common = {
+    id: result.id,
+    claimToken,
+    errors: JSON.stringify(data.errors),
+    workerIds: JSON.stringify(data.workerIds),
+    returnValue: null,
+    runAfter: null,
+    availableAt: null,
+  };
   switch (result.status) {
     case TaskResultStatus.SUCCESSFUL:
       return {
         ...common,
         status: 'SUCCESSFUL',
         finishedAt: result.finishedAt,
-        returnValue: JSON.stringify(result.returnValue),
-        errors,
-        runAfter: null,
-        availableAt: null,
+        returnValue: JSON.stringify(data.returnValue ?? null),
       };
     case TaskResultStatus.FAILED:
-      return {
-        ...common,
-        status: 'FAILED',
-        finishedAt: result.finishedAt,
-        returnValue: null,
-        errors,
-        runAfter: null,
-        availableAt: null,
-      };
     case TaskResultStatus.CANCELLED:
-      // Unreachable until this backend declares supportsCancel (issue 9 ports it onto the lifecycle).
-      throw new TypeError(`task ${result.id}: DatabaseBackend does not store CANCELLED yet`);
+      return { ...common, status: result.status, finishedAt: result.finishedAt };
     case TaskResultStatus.READY:
     case TaskResultStatus.RUNNING: {
       const runAfter = result.task.runAfter;
@@ -45,8 +43,6 @@ export function outcomeOf(result: TaskResult, claimToken: string): AttemptOutcom
         ...common,
         status: 'READY',
         finishedAt: null,
-        returnValue: null,
-        errors,
         runAfter,
         availableAt: runAfter ?? new Date(),
       };
@@ -91,7 +87,7 @@ export class Completer {
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
   /** Outcomes written, by status. */
-  readonly written = { SUCCESSFUL: 0, FAILED: 0, READY: 0, lost: 0 };
+  readonly written = { SUCCESSFUL: 0, FAILED: 0, CANCELLED: 0, READY: 0, lost: 0 };
 
   constructor(em: EntityManager, dialect: DialectName, workerId: string) {
     this.#em = em;

@@ -27,6 +27,8 @@ export interface HeartbeatData {
 interface Beat {
   /** Renew the leases of `held` attempts; resolves with the tokens renewed. */
   run(leaseUntil: number, now: number, held: Held[]): Promise<Set<string>>;
+  /** The tokens of `held` attempts whose cancellation was asked for. */
+  cancelled(held: Held[]): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,10 @@ async function connect(): Promise<Beat> {
       `update ${T} set lease_expires_at = ? where status = 'RUNNING' and id in (select value from json_each(?)) ` +
         `and claim_token in (select value from json_each(?)) returning claim_token`,
     );
+    const cancelled = db.prepare(
+      `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null ` +
+        `and id in (select value from json_each(?)) and claim_token in (select value from json_each(?))`,
+    );
     const seen = db.prepare(
       `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values (?, ?, ?, ?, ?, ?, ?) ` +
         `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
@@ -85,6 +91,13 @@ async function connect(): Promise<Beat> {
         }
         seen.run(workerId, backendName, host, pid, queues, now, now);
         return Promise.resolve(renewed);
+      },
+      cancelled: (attempts) => {
+        const rows = cancelled.all(
+          JSON.stringify(attempts.map((a) => a.id)),
+          JSON.stringify(attempts.map((a) => a.token)),
+        ) as { claim_token: string }[];
+        return Promise.resolve(new Set(rows.map((row) => row.claim_token)));
       },
       close: () => {
         db.close();
@@ -122,30 +135,58 @@ async function connect(): Promise<Beat> {
       );
       return renewed;
     },
+    cancelled: async (attempts) => {
+      const result = await client.query<{ claim_token: string }>(
+        `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null ` +
+          `and id = any($1) and claim_token = any($2)`,
+        [attempts.map((a) => a.id), attempts.map((a) => a.token)],
+      );
+      return new Set(result.rows.map((row) => row.claim_token));
+    },
     // `end()` on a connection the server already cut may never settle: do not wait for it.
     close: () => Promise.race([client.end(), sleep(1000)]).then(() => undefined),
   };
 }
 
+/** How often running attempts are checked for a cancellation, at most: a cancelled task stops within about this. */
+const CANCEL_CHECK_MS = 500;
+
 async function main(): Promise<void> {
   let beat: Beat | undefined;
   let backoff = 100;
+  let renewedAt = 0;
+  /** Tokens already reported as cancelled. */
+  const reported = new Set<string>();
   while (!stopping) {
     try {
       beat ??= await connect();
       const now = Date.now();
-      const attempts = [...held.values()];
-      const renewed = await beat.run(now + data.leaseMs, now, attempts);
-      // Attempts whose row another attempt (or a finished outcome) holds now: stop renewing them
-      // and tell the worker. An attempt released meanwhile is no news to it.
-      const lost = attempts.filter((a) => !renewed.has(a.token) && held.has(a.token));
-      for (const attempt of lost) held.delete(attempt.token);
-      if (lost.length > 0) parentPort!.postMessage({ type: 'lost', held: lost });
-      parentPort!.postMessage({ type: 'renewed', at: now });
+      if (now - renewedAt >= data.intervalMs) {
+        const attempts = [...held.values()];
+        const renewed = await beat.run(now + data.leaseMs, now, attempts);
+        renewedAt = now;
+        // Attempts whose row another attempt (or a finished outcome) holds now: stop renewing
+        // them and tell the worker. An attempt released meanwhile is no news to it.
+        const lost = attempts.filter((a) => !renewed.has(a.token) && held.has(a.token));
+        for (const attempt of lost) held.delete(attempt.token);
+        if (lost.length > 0) parentPort!.postMessage({ type: 'lost', held: lost });
+        parentPort!.postMessage({ type: 'renewed', at: now });
+      }
+      const attempts = [...held.values()].filter((a) => !reported.has(a.token));
+      if (attempts.length > 0) {
+        const cancelled = await beat.cancelled(attempts);
+        const asked = attempts.filter((a) => cancelled.has(a.token));
+        for (const attempt of asked) reported.add(attempt.token);
+        if (asked.length > 0) parentPort!.postMessage({ type: 'cancel', held: asked });
+      }
+      for (const token of reported) if (!held.has(token)) reported.delete(token);
       backoff = 100;
       if (stopping) break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, data.intervalMs);
+        const timer = setTimeout(
+          resolve,
+          Math.min(CANCEL_CHECK_MS, Math.max(0, renewedAt + data.intervalMs - Date.now())),
+        );
         wake = () => {
           clearTimeout(timer);
           wake = undefined;

@@ -9,6 +9,14 @@ const threadUrl = new URL(
   import.meta.url,
 );
 
+/** What the heartbeat tells the worker. */
+export interface HeartbeatEvents {
+  /** Attempts whose row no longer holds their claim token (taken back while this worker was frozen or cut off). */
+  onLost?: (lost: Held[]) => void;
+  /** Running attempts whose cancellation was asked for (`cancel()` from any process). */
+  onCancel?: (held: Held[]) => void;
+}
+
 /**
  * Renews a worker's leases from a separate thread. A task that blocks the event loop of the
  * worker cannot stop it; only the death of the process does, and then the leases run out.
@@ -20,15 +28,14 @@ export class Heartbeat {
   /** Tokens to release, sent in one message once the current burst of outcomes is handled. */
   #releasing: string[] = [];
 
-  /**
-   * Start the thread. `onLost` hears of attempts whose row no longer holds their claim token
-   * (their lease expired and the task was taken back while this worker was frozen or cut off).
-   */
-  constructor(data: HeartbeatData, onLost: (lost: Held[]) => void = () => {}) {
+  /** Start the thread; `events` hears of lost attempts and of cancellations. */
+  constructor(data: HeartbeatData, events: HeartbeatEvents = {}) {
     this.#thread = new Thread(threadUrl, { workerData: data });
     this.#thread.on('message', (message: { type: string; message?: string; held?: Held[] }) => {
       if (message.type === 'lost') {
-        onLost(message.held!);
+        events.onLost?.(message.held!);
+      } else if (message.type === 'cancel') {
+        events.onCancel?.(message.held!);
       } else if (message.type === 'error' && message.message !== this.#lastError) {
         this.#lastError = message.message;
         getTaskLogger().warn(

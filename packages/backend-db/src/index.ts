@@ -5,6 +5,7 @@ export {
   DJTASKS_MIGRATIONS,
   Djtasks0001TaskResult,
   Djtasks0002ClaimToken,
+  Djtasks0003Cancel,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,

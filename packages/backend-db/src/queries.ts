@@ -101,6 +101,39 @@ export async function selectRow(em: EntityManager, id: string): Promise<TaskRow 
   return rows[0];
 }
 
+/** Cancel a READY row: CANCELLED now. Returns the row as updated, or undefined if it was not READY. */
+export async function cancelReadyRow(
+  em: EntityManager,
+  dialect: DialectName,
+  id: string,
+  now: Date,
+): Promise<TaskRow | undefined> {
+  const rows = await em.execute<TaskRow[]>(
+    `update ${T} set status = 'CANCELLED', finished_at = ?, cancel_requested_at = ? ` +
+      `where id = ? and status = 'READY' returning *`,
+    [dbDate(dialect, now), dbDate(dialect, now), id],
+  );
+  return rows[0];
+}
+
+/**
+ * Ask the worker running a RUNNING row to cancel it (its heartbeat reads the column). Returns
+ * the row, or undefined if it is not RUNNING.
+ */
+export async function requestCancel(
+  em: EntityManager,
+  dialect: DialectName,
+  id: string,
+  now: Date,
+): Promise<TaskRow | undefined> {
+  const rows = await em.execute<TaskRow[]>(
+    `update ${T} set cancel_requested_at = coalesce(cancel_requested_at, ?) ` +
+      `where id = ? and status = 'RUNNING' returning *`,
+    [dbDate(dialect, now), id],
+  );
+  return rows[0];
+}
+
 /** Which queues a worker takes tasks from. */
 export interface QueueFilter {
   backendName: string;
@@ -278,7 +311,7 @@ export interface AttemptOutcome {
   id: string;
   /** The claim token of the attempt: the row is written only if it still holds this token. */
   claimToken: string;
-  status: 'SUCCESSFUL' | 'FAILED' | 'READY';
+  status: 'SUCCESSFUL' | 'FAILED' | 'CANCELLED' | 'READY';
   finishedAt: Date | null;
   returnValue: string | null;
   errors: string;

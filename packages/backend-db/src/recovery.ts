@@ -1,17 +1,24 @@
 import type { EntityManager } from '@mikro-orm/sql';
-import { TaskError, taskFinished, type TaskResult } from '@djtasks/tasks';
-import { getRegisteredTask, getTaskLogger, retryDelay } from '@djtasks/tasks/backend';
+import { TaskError, WorkerLost } from '@djtasks/tasks';
+import {
+  cancel,
+  getTaskLogger,
+  lose,
+  sendTransitionSignal,
+  type Transition,
+} from '@djtasks/tasks/backend';
+import { badRowOutcome, outcomeOf } from './completer.ts';
 import type { DatabaseBackend } from './backend.ts';
-import { dbDate, readDateOrNull, type DialectName } from './dialect.ts';
+import { readDateOrNull, type DialectName } from './dialect.ts';
 import { describeValue } from './errors.ts';
 import { completeRecovered, selectAbandoned } from './queries.ts';
-import { readErrors, readWorkerIds, rowToTaskResult, type TaskRow } from './rows.ts';
+import { BadTaskRow, readErrors, rowToTaskResult, type TaskRow } from './rows.ts';
 
 /** What a recovery pass did. */
 export interface RecoveryReport {
   /** Rows put back to READY for another attempt. */
   retried: number;
-  /** Rows FAILED because no attempt was left. */
+  /** Rows finished: FAILED because no attempt was left (or unreadable), or CANCELLED as asked. */
   failed: number;
 }
 
@@ -38,72 +45,55 @@ export async function recoverAbandoned(
 ): Promise<RecoveryReport> {
   const now = options.now ?? new Date();
   const report: RecoveryReport = { retried: 0, failed: 0 };
-  const finished: TaskRow[] = [];
+  const sender = backend.constructor as typeof DatabaseBackend;
   const rows = await selectAbandoned(em, dialect, backend.alias, now, { tokens: options.tokens });
   for (const row of rows) {
     const message =
       options.reason ??
       `worker ${row.lease_owner ?? '?'} stopped renewing its lease during attempt ${row.attempts} ` +
         `(the process died, froze or lost its database connection); the lease expired at ${leaseEnd(row)}`;
-    const error = new TaskError({ exceptionClassPath: 'WorkerLost', message, traceback: message });
-    const errors = JSON.stringify([...readErrors(row), error]);
-    const workerIds = JSON.stringify([
-      ...readWorkerIds(row),
-      ...(row.lease_owner ? [row.lease_owner] : []),
-    ]);
-    const task = getRegisteredTask(row.task_name);
-    const delay = task ? retryDelay(task, row.attempts, error) : null;
-    const runAfter = delay === null ? null : new Date(now.getTime() + delay);
+    let transition: Transition | null = null;
+    let outcome;
+    try {
+      const result = rowToTaskResult(row, backend.taskModules);
+      // A task whose cancellation was asked for ends CANCELLED, never retried.
+      transition =
+        row.cancel_requested_at !== null && row.cancel_requested_at !== undefined
+          ? cancel(result, now)
+          : lose(result, new WorkerLost(message), { now, deferRetry: true });
+      outcome = outcomeOf(transition.result, row.claim_token ?? '');
+    } catch (error) {
+      if (!(error instanceof BadTaskRow)) throw error;
+      // It cannot be retried here: FAILED with the lost attempt and the reason it cannot be read.
+      const lost = new TaskError({ exceptionClassPath: 'WorkerLost', message, traceback: message });
+      outcome = {
+        ...badRowOutcome(
+          { ...row, claim_token: row.claim_token ?? '' },
+          error,
+          row.lease_owner ?? '?',
+        ),
+        errors: JSON.stringify([...readErrors(row), lost, TaskError.fromException(error)]),
+        finishedAt: now,
+      };
+    }
     const written = await completeRecovered(
       em,
       dialect,
       row,
-      {
-        id: row.id,
-        status: delay === null ? 'FAILED' : 'READY',
-        finishedAt: delay === null ? now : null,
-        returnValue: null,
-        errors,
-        workerIds,
-        runAfter,
-        availableAt: runAfter,
-      },
+      outcome,
       options.tokens === undefined ? now : null,
     );
     if (!written) continue;
-    if (delay === null) {
-      report.failed++;
-      if (task) {
-        finished.push({
-          ...row,
-          status: 'FAILED',
-          errors,
-          worker_ids: workerIds,
-          lease_owner: null,
-          finished_at: dbDate(dialect, now),
-        });
-      }
-    } else {
-      report.retried++;
-    }
+    if (outcome.status === 'READY') report.retried++;
+    else report.failed++;
+    // Only the pass whose fenced write succeeded sends the signal: exactly once.
+    if (transition) sendTransitionSignal(transition, sender);
   }
   if (report.retried + report.failed > 0) {
     getTaskLogger().warn(
       `recovered ${report.retried + report.failed} abandoned task(s) of backend '${backend.alias}': ` +
-        `${report.retried} back to READY, ${report.failed} FAILED`,
+        `${report.retried} back to READY, ${report.failed} finished (FAILED or CANCELLED)`,
     );
-  }
-  for (const row of finished) {
-    let result: TaskResult;
-    try {
-      result = rowToTaskResult(row, backend.taskModules);
-    } catch {
-      continue;
-    }
-    taskFinished.send({
-      sender: backend.constructor as typeof DatabaseBackend,
-      taskResult: result,
-    });
   }
   return report;
 }

@@ -2,8 +2,20 @@
  * Reading task rows: every column is decoded here, and a value that cannot be decoded
  * becomes a `BadTaskRow` naming the row and the column, never a crash.
  */
-import { Task, TaskError, TaskResult, TaskResultStatus, type JsonValue } from '@djtasks/tasks';
-import { getRegisteredTask, registeredTaskNames } from '@djtasks/tasks/backend';
+import {
+  InvalidTaskResultData,
+  TaskError,
+  TaskResultStatus,
+  type JsonValue,
+  type TaskResult,
+} from '@djtasks/tasks';
+import {
+  isTaskResultStatus,
+  taskErrorFromData,
+  taskResultFromData,
+  type TaskErrorData,
+  type TaskResultData,
+} from '@djtasks/tasks/backend';
 import { readDate } from './dialect.ts';
 import { BadTaskRow, describeValue } from './errors.ts';
 
@@ -32,6 +44,8 @@ export interface TaskRow {
   lease_owner: string | null;
   lease_expires_at: unknown;
   claim_token: string | null;
+  /** When `cancel()` asked the worker running the task to stop it. */
+  cancel_requested_at?: unknown;
 }
 
 type JsonColumn = 'args' | 'worker_ids' | 'errors';
@@ -71,24 +85,18 @@ function dateColumn(
 
 function readErrorList(row: TaskRow): TaskError[] {
   return parseArray(row, 'errors').map((error, index) => {
-    const e = error as Partial<Record<'exceptionClassPath' | 'message' | 'traceback', unknown>>;
-    if (
-      typeof e !== 'object' ||
-      e === null ||
-      typeof e.exceptionClassPath !== 'string' ||
-      typeof e.message !== 'string'
-    ) {
+    try {
+      return taskErrorFromData(error);
+    } catch (cause) {
       throw new BadTaskRow(
         row.id,
         'errors',
         `entry ${index} is not a TaskError: ${describeValue(error)}`,
+        {
+          cause,
+        },
       );
     }
-    return TaskError.fromJSON({
-      exceptionClassPath: e.exceptionClassPath,
-      message: e.message,
-      traceback: typeof e.traceback === 'string' ? e.traceback : e.message,
-    });
   });
 }
 
@@ -110,28 +118,35 @@ export function readWorkerIds(row: TaskRow): string[] {
   }
 }
 
-/** The task a row names, or a `BadTaskRow` naming it and the tasks this process knows. */
-export function taskOfRow(row: TaskRow, taskModules: readonly string[]): Task<any, any, any> {
-  const base = getRegisteredTask(row.task_name);
-  if (!base) {
-    const known = registeredTaskNames();
+/** The column of the task table that holds each field of the wire codec's `TaskResultData`. */
+const COLUMN_OF_FIELD: Record<string, string> = {
+  id: 'id',
+  taskName: 'task_name',
+  priority: 'priority',
+  queueName: 'queue_name',
+  runAfter: 'run_after',
+  backend: 'backend_name',
+  status: 'status',
+  enqueuedAt: 'enqueued_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  lastAttemptedAt: 'last_attempted_at',
+  args: 'args',
+  errors: 'errors',
+  workerIds: 'worker_ids',
+  returnValue: 'return_value',
+};
+
+function readStatus(row: TaskRow): string {
+  if (!isTaskResultStatus(row.status)) {
     throw new BadTaskRow(
       row.id,
-      'task_name',
-      `names the task '${row.task_name}', which no loaded task module defines ` +
-        `(task modules: ${taskModules.length ? taskModules.join(', ') : 'none configured'}; ` +
-        `tasks defined: ${known.length ? known.join(', ') : 'none'})`,
+      'status',
+      `holds '${row.status}', which this version of djtasks does not know ` +
+        `(known: ${Object.values(TaskResultStatus).join(', ')})`,
     );
   }
-  // The row was validated when it was enqueued; rebuilding it skips validation, so a queue
-  // removed from the configuration since then does not make the row unreadable.
-  return new Task({
-    ...base,
-    priority: row.priority,
-    queueName: row.queue_name,
-    backend: row.backend_name,
-    runAfter: dateColumn(row, 'run_after'),
-  });
+  return row.status;
 }
 
 function parseReturnValue(row: TaskRow): JsonValue | undefined {
@@ -143,48 +158,60 @@ function parseReturnValue(row: TaskRow): JsonValue | undefined {
       row.id,
       'return_value',
       `is not valid JSON: ${describeValue(row.return_value)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }
 
-function readStatus(row: TaskRow): TaskResultStatus {
-  const status = row.status as TaskResultStatus;
-  if (!Object.values(TaskResultStatus).includes(status)) {
-    throw new BadTaskRow(
-      row.id,
-      'status',
-      `holds '${row.status}', which this version of djtasks does not know ` +
-        `(known: ${Object.values(TaskResultStatus).join(', ')})`,
-    );
-  }
-  return status;
+const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
+
+/**
+ * The wire codec's data of a row: the database's own encodings (timestamps, JSON text) are
+ * decoded here, column by column. A RUNNING row's worker ids end with the worker holding its lease.
+ */
+export function rowToData(row: TaskRow): TaskResultData {
+  const status = readStatus(row);
+  const workerIds = parseArray(row, 'worker_ids');
+  if (status === TaskResultStatus.RUNNING && row.lease_owner !== null)
+    workerIds.push(row.lease_owner);
+  const data: TaskResultData = {
+    id: row.id,
+    taskName: row.task_name,
+    priority: Number(row.priority),
+    queueName: row.queue_name,
+    runAfter: ms(dateColumn(row, 'run_after')),
+    backend: row.backend_name,
+    status: status as TaskResultStatus,
+    enqueuedAt: ms(dateColumn(row, 'enqueued_at')),
+    startedAt: ms(dateColumn(row, 'started_at')),
+    finishedAt: ms(dateColumn(row, 'finished_at')),
+    lastAttemptedAt: ms(dateColumn(row, 'last_attempted_at')),
+    args: parseArray(row, 'args') as JsonValue[],
+    errors: parseArray(row, 'errors') as TaskErrorData[],
+    workerIds: workerIds as string[],
+  };
+  if (status === TaskResultStatus.SUCCESSFUL) data.returnValue = parseReturnValue(row) ?? null;
+  return data;
 }
 
 /**
- * Build the `TaskResult` a row describes; throws `BadTaskRow` when it cannot. A RUNNING row's
- * worker ids end with the worker holding its lease.
+ * Build the `TaskResult` a row describes, through the one wire codec; throws `BadTaskRow`
+ * naming the column when it cannot (a value the codec refuses, or a task not defined here).
  */
 export function rowToTaskResult(row: TaskRow, taskModules: readonly string[]): TaskResult {
-  const status = readStatus(row);
-  const task = taskOfRow(row, taskModules);
-  const workerIds = parseArray(row, 'worker_ids').map(String);
-  if (status === TaskResultStatus.RUNNING && row.lease_owner !== null)
-    workerIds.push(row.lease_owner);
-  return new TaskResult({
-    id: row.id,
-    task,
-    status,
-    enqueuedAt: dateColumn(row, 'enqueued_at'),
-    startedAt: dateColumn(row, 'started_at'),
-    finishedAt: dateColumn(row, 'finished_at'),
-    lastAttemptedAt: dateColumn(row, 'last_attempted_at'),
-    args: parseArray(row, 'args') as JsonValue[],
-    backend: row.backend_name,
-    errors: readErrorList(row),
-    workerIds,
-    returnValue: parseReturnValue(row),
-  });
+  const data = rowToData(row);
+  try {
+    return taskResultFromData(data, { taskModules });
+  } catch (error) {
+    if (!(error instanceof InvalidTaskResultData)) throw error;
+    const field = /^[A-Za-z]+/.exec(error.field)?.[0] ?? error.field;
+    const column = COLUMN_OF_FIELD[field] ?? field;
+    const problem = error.message.replace(/^Task result [^:]*: /, '');
+    throw new BadTaskRow(
+      row.id,
+      column,
+      column === 'task_name' ? problem.replace(/^taskName /, '') : `is invalid: ${problem}`,
+      { cause: error },
+    );
+  }
 }

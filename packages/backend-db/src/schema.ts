@@ -43,6 +43,8 @@ export const TaskResultSchema = defineEntity({
     leaseExpiresAt: p.datetime().nullable(),
     /** Unique to the running attempt: every write of that attempt's outcome or lease requires it. */
     claimToken: p.string().length(64).nullable(),
+    /** When `cancel()` asked the worker running the task to stop it. */
+    cancelRequestedAt: p.datetime().nullable(),
   },
 });
 

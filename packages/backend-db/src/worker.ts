@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/sql';
-import { taskBackends } from '@djtasks/tasks';
+import { TaskCancelled, taskBackends, WorkerLost } from '@djtasks/tasks';
 import { getTaskLogger, invokeTask, randomId, runTaskAttempt } from '@djtasks/tasks/backend';
 import { DatabaseBackend } from './backend.ts';
 import { Completer, badRowOutcome, outcomeOf } from './completer.ts';
@@ -196,7 +196,12 @@ export class Worker {
         leaseMs: this.#leaseMs,
         intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
       },
-      (lost) => this.#onLost(lost),
+      {
+        onLost: (lost) => this.#onLost(lost),
+        onCancel: (held) => {
+          for (const { id } of held) this.#cancelRunning(id);
+        },
+      },
     );
     this.#heartbeat = heartbeat;
     const listener =
@@ -205,6 +210,7 @@ export class Worker {
         : undefined;
     listener?.start();
     const unsubscribe = backend.onEnqueue(() => this.wake());
+    const unsubscribeCancel = backend.onCancel((id) => this.#cancelRunning(id));
     this.#completer = new Completer(em, dialect, this.workerId);
     const maintenance = runMaintenance({
       backend,
@@ -225,6 +231,7 @@ export class Worker {
       this.#stopController.abort();
       this.#wake(false);
       unsubscribe();
+      unsubscribeCancel();
       await maintenance;
       await this.#scheduling;
       await listener?.stop();
@@ -421,6 +428,15 @@ export class Worker {
     this.#settling.add(run);
   }
 
+  /** Abort the running attempt(s) of task `id` with `TaskCancelled`: the lifecycle records it CANCELLED. */
+  #cancelRunning(id: string): void {
+    for (const attempt of this.#inFlight.values()) {
+      if (attempt.row.id !== id || attempt.controller.signal.aborted) continue;
+      getTaskLogger().info(`worker ${this.workerId}: cancelling running task ${id}`);
+      attempt.controller.abort(new TaskCancelled(id));
+    }
+  }
+
   /** Attempts the heartbeat found taken back: abort the ones still running, once each. */
   #onLost(lost: readonly { id: string; token: string }[]): void {
     for (const { id, token } of lost) {
@@ -432,7 +448,7 @@ export class Worker {
           `aborting its signal, and its outcome will be discarded`,
       );
       attempt.controller.abort(
-        new Error(`attempt ${attempt.row.attempts} of task ${id} lost its lease`),
+        new WorkerLost(`attempt ${attempt.row.attempts} of task ${id} lost its lease`),
       );
     }
   }

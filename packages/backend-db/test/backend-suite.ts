@@ -134,7 +134,7 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
       const [badArgs, badTask] = rows.map((r) => JSON.parse(r.errors) as { message: string }[]);
       expect(badArgs![0]!.message).toContain('column args is not valid JSON');
       expect(badTask![0]!.message).toContain(
-        "names the task 'no.such.task', which no loaded task module defines",
+        "column task_name names the task 'no.such.task', which is not defined here",
       );
       expect(badTask![0]!.message).toContain(FIXTURES_MODULE);
     });
