@@ -7,7 +7,7 @@ import { readErrors, readWorkerIds, type TaskRow } from './rows.ts';
 
 interface Pending {
   outcome: AttemptOutcome;
-  resolve: () => void;
+  resolve: (written: boolean) => void;
 }
 
 /**
@@ -99,7 +99,7 @@ export class Completer {
    * Write `outcome` (of attempt number `attempt`); resolves once it is stored, or once it
    * turned out that the row no longer runs that attempt (then the outcome is logged and dropped).
    */
-  write(outcome: AttemptOutcome, attempt: number): Promise<void> {
+  write(outcome: AttemptOutcome, attempt: number): Promise<boolean> {
     this.#attempts.set(outcome.claimToken, attempt);
     return new Promise((resolve) => {
       this.#pending.push({ outcome, resolve });
@@ -115,12 +115,24 @@ export class Completer {
   async #flush(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
+      // One outcome per task in a statement (two attempts of one task may both end here, after
+      // a freeze): the written ids then say exactly which outcomes were stored.
+      const batch: Pending[] = [];
+      const later: Pending[] = [];
+      const ids = new Set<string>();
+      for (const pending of this.#pending) {
+        if (ids.has(pending.outcome.id)) later.push(pending);
+        else {
+          ids.add(pending.outcome.id);
+          batch.push(pending);
+        }
+      }
+      this.#pending = later;
       let backoff = 50;
+      let written: Set<string>;
       for (;;) {
         try {
-          const written = await completeRows(
+          written = await completeRows(
             this.#em,
             this.#dialect,
             batch.map((p) => p.outcome),
@@ -148,7 +160,7 @@ export class Completer {
           backoff = Math.min(backoff * 2, 5000);
         }
       }
-      for (const { resolve } of batch) resolve();
+      for (const { outcome, resolve } of batch) resolve(written.has(outcome.id));
     }
     this.#flushing = undefined;
   }

@@ -1,7 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/sql';
-import { TaskCancelled, taskBackends, WorkerLost } from '@djtasks/tasks';
-import { getTaskLogger, invokeTask, randomId, runTaskAttempt } from '@djtasks/tasks/backend';
+import {
+  TaskCancelled,
+  TaskException,
+  taskBackends,
+  taskFinished,
+  WorkerLost,
+} from '@djtasks/tasks';
+import {
+  getTaskLogger,
+  invokeTask,
+  randomId,
+  runTaskAttempt,
+  sendTransitionSignal,
+} from '@djtasks/tasks/backend';
 import { DatabaseBackend } from './backend.ts';
 import { Completer, badRowOutcome, outcomeOf } from './completer.ts';
 import { connectionInfo } from './connection.ts';
@@ -13,6 +25,7 @@ import {
   compareClaimOrder,
   nextAvailableAt,
   releaseRows,
+  type AttemptOutcome,
   type ClaimedRow,
   type QueueFilter,
 } from './queries.ts';
@@ -22,6 +35,11 @@ import { BadTaskRow, rowToTaskResult } from './rows.ts';
 import { positive, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
 
 export type { WorkerOptions, WorkerSummary } from './worker-options.ts';
+
+/** Thrown from `persist` when the row no longer runs the attempt: stops the lifecycle before its signal. */
+class AttemptFenced extends TaskException {
+  override name = 'AttemptFenced';
+}
 
 /** An attempt whose task function runs in this worker. */
 interface RunningAttempt {
@@ -412,6 +430,7 @@ export class Worker {
     const attempt: RunningAttempt = { row, controller: new AbortController() };
     const run = this.#runTask(attempt, freeSlot)
       .catch((error: unknown) => {
+        if (error instanceof AttemptFenced) return; // logged by the completer
         // Never the process, never the batch-mates: the row's lease runs out and recovery
         // records a WorkerLost attempt.
         getTaskLogger().error(
@@ -468,7 +487,8 @@ export class Worker {
             });
       getTaskLogger().error(`worker ${this.workerId}: ${error.message}; marking it FAILED`);
       freeSlot();
-      await completer.write(badRowOutcome(row, error, this.workerId), row.attempts);
+      const outcome = badRowOutcome(row, error, this.workerId);
+      if (await completer.write(outcome, row.attempts)) this.#badRowFinished(row, outcome);
       return;
     }
     await runTaskAttempt(result, {
@@ -484,12 +504,43 @@ export class Worker {
       },
       persist: async (taskResult) => {
         const outcome = outcomeOf(taskResult, row.claim_token);
-        await completer.write(outcome, row.attempts);
+        // A discarded late outcome sends no signal: the attempt that holds the row will.
+        if (!(await completer.write(outcome, row.attempts))) throw new AttemptFenced();
         if (outcome.status === 'READY' && outcome.availableAt) {
           this.#nextDueAt = Math.min(this.#nextDueAt, outcome.availableAt.getTime());
         }
       },
     });
+  }
+
+  /**
+   * Send `taskFinished` for a bad row once it is stored FAILED, if what was stored can be read
+   * (the damage was in a column the outcome replaced); otherwise no `TaskResult` can describe it.
+   */
+  #badRowFinished(row: ClaimedRow, outcome: AttemptOutcome): void {
+    let result;
+    try {
+      result = rowToTaskResult(
+        {
+          ...row,
+          status: 'FAILED',
+          errors: outcome.errors,
+          worker_ids: outcome.workerIds,
+          finished_at: outcome.finishedAt,
+          lease_owner: null,
+        },
+        this.backend.taskModules,
+      );
+    } catch {
+      getTaskLogger().warn(
+        `worker ${this.workerId}: task ${row.id} is stored FAILED, but no taskFinished is sent: the row cannot be read`,
+      );
+      return;
+    }
+    sendTransitionSignal(
+      { result, signal: taskFinished, retryAt: null },
+      this.backend.constructor as typeof DatabaseBackend,
+    );
   }
 
   async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
