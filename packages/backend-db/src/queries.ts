@@ -448,7 +448,7 @@ export async function completeRecovered(
 export interface PruneOptions {
   backendName: string;
   queues: readonly string[] | '*';
-  /** Delete SUCCESSFUL results finished before this. */
+  /** Delete SUCCESSFUL and CANCELLED results finished before this. */
   successfulBefore: Date;
   /** Delete FAILED results finished before this. */
   failedBefore: Date;
@@ -466,7 +466,7 @@ export async function pruneRows(
     queues: options.queues,
     excludeQueues: [],
   });
-  const condition = `${where.sql} and ((status = 'SUCCESSFUL' and finished_at <= ?) or (status = 'FAILED' and finished_at <= ?))`;
+  const condition = `${where.sql} and ((status in ('SUCCESSFUL', 'CANCELLED') and finished_at <= ?) or (status = 'FAILED' and finished_at <= ?))`;
   const params = [
     ...where.params,
     dbDate(dialect, options.successfulBefore),
