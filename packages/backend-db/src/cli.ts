@@ -319,7 +319,8 @@ async function runStatus(args: string[]): Promise<number> {
   console.log(`workers seen in the last 5 minutes: ${report.workers.length}`);
   for (const w of report.workers) {
     console.log(
-      `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}`,
+      `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}` +
+        `\tlast progress ${w.lastProgressAt ? `${((Date.now() - w.lastProgressAt.getTime()) / 1000).toFixed(1)} s ago` : 'none yet'}`,
     );
   }
   return 0;

@@ -83,16 +83,24 @@ export class Completer {
   readonly #em: EntityManager;
   readonly #dialect: DialectName;
   readonly #workerId: string;
+  readonly #onStored: () => void;
   readonly #attempts = new Map<string, number>();
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
   /** Outcomes written, by status. */
   readonly written = { SUCCESSFUL: 0, FAILED: 0, CANCELLED: 0, READY: 0, lost: 0 };
 
-  constructor(em: EntityManager, dialect: DialectName, workerId: string) {
+  /** `onStored` is called after each batch is written (the worker's progress). */
+  constructor(
+    em: EntityManager,
+    dialect: DialectName,
+    workerId: string,
+    onStored: () => void = () => {},
+  ) {
     this.#em = em;
     this.#dialect = dialect;
     this.#workerId = workerId;
+    this.#onStored = onStored;
   }
 
   /**
@@ -137,6 +145,7 @@ export class Completer {
             this.#dialect,
             batch.map((p) => p.outcome),
           );
+          this.#onStored();
           for (const { outcome } of batch) {
             const attempt = this.#attempts.get(outcome.claimToken);
             this.#attempts.delete(outcome.claimToken);

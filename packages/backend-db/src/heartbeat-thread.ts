@@ -43,18 +43,25 @@ let stopping = false;
 let wake: (() => void) | undefined;
 /** The attempts the worker runs now, by claim token: only their leases are renewed. */
 const held = new Map<string, Held>();
-parentPort!.on('message', (message: { type: string; held?: Held[]; tokens?: string[] }) => {
-  if (message.type === 'hold') {
-    for (const attempt of message.held!) held.set(attempt.token, attempt);
-  } else if (message.type === 'release') {
-    for (const token of message.tokens!) held.delete(token);
-  } else if (message.type === 'stop') {
-    stopping = true;
-    wake?.();
-  } else if (message.type === 'beat') {
-    wake?.();
-  }
-});
+/** When the worker last reported progress (epoch ms). */
+let lastProgress: number | undefined;
+parentPort!.on(
+  'message',
+  (message: { type: string; held?: Held[]; tokens?: string[]; at?: number }) => {
+    if (message.type === 'hold') {
+      for (const attempt of message.held!) held.set(attempt.token, attempt);
+    } else if (message.type === 'release') {
+      for (const token of message.tokens!) held.delete(token);
+    } else if (message.type === 'progress') {
+      lastProgress = message.at;
+    } else if (message.type === 'stop') {
+      stopping = true;
+      wake?.();
+    } else if (message.type === 'beat') {
+      wake?.();
+    }
+  },
+);
 
 async function connect(): Promise<Beat> {
   const { connection, workerId, backendName, queues, pid } = data;
@@ -72,8 +79,8 @@ async function connect(): Promise<Beat> {
         `and id in (select value from json_each(?)) and claim_token in (select value from json_each(?))`,
     );
     const seen = db.prepare(
-      `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values (?, ?, ?, ?, ?, ?, ?) ` +
-        `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
+      `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) values (?, ?, ?, ?, ?, ?, ?, ?) ` +
+        `on conflict (id) do update set last_seen_at = excluded.last_seen_at, last_progress_at = excluded.last_progress_at`,
     );
     return {
       run: (leaseUntil, now, attempts) => {
@@ -89,7 +96,7 @@ async function connect(): Promise<Beat> {
           ) as { claim_token: string }[];
           for (const row of rows) renewed.add(row.claim_token);
         }
-        seen.run(workerId, backendName, host, pid, queues, now, now);
+        seen.run(workerId, backendName, host, pid, queues, now, now, lastProgress ?? null);
         return Promise.resolve(renewed);
       },
       cancelled: (attempts) => {
@@ -129,9 +136,17 @@ async function connect(): Promise<Beat> {
         for (const row of result.rows) renewed.add(row.claim_token);
       }
       await client.query(
-        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values ($1, $2, $3, $4, $5, $6, $6) ` +
-          `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
-        [workerId, backendName, host, pid, queues, new Date(now)],
+        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) values ($1, $2, $3, $4, $5, $6, $6, $7) ` +
+          `on conflict (id) do update set last_seen_at = excluded.last_seen_at, last_progress_at = excluded.last_progress_at`,
+        [
+          workerId,
+          backendName,
+          host,
+          pid,
+          queues,
+          new Date(now),
+          lastProgress === undefined ? null : new Date(lastProgress),
+        ],
       );
       return renewed;
     },

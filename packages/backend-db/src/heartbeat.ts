@@ -27,6 +27,7 @@ export class Heartbeat {
   #lastError: string | undefined;
   /** Tokens to release, sent in one message once the current burst of outcomes is handled. */
   #releasing: string[] = [];
+  #progressAt = 0;
 
   /** Start the thread; `events` hears of lost attempts and of cancellations. */
   constructor(data: HeartbeatData, events: HeartbeatEvents = {}) {
@@ -55,6 +56,14 @@ export class Heartbeat {
   /** Renew the leases of the `held` attempts (claimed by this worker) until they are released. */
   hold(held: Held[]): void {
     this.#thread.postMessage({ type: 'hold', held });
+  }
+
+  /** Report that the worker made progress now (claimed, or stored outcomes); shown by `status`. */
+  progress(): void {
+    const now = Date.now();
+    if (now - this.#progressAt < 100) return;
+    this.#progressAt = now;
+    this.#thread.postMessage({ type: 'progress', at: now });
   }
 
   /** Stop renewing the leases of the attempts holding `tokens` (outcome stored, or claim undone). */

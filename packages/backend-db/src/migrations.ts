@@ -114,7 +114,8 @@ end $$`,
   },
   {
     // Cancellation: a CANCELLED status, and a column where `cancel()` asks the worker running
-    // a task to stop it (the worker's heartbeat reads it about once a second).
+    // a task to stop it (the worker's heartbeat reads it twice a second). And when each worker
+    // last made progress (a claim or a stored outcome), for `status`.
     name: '0003_cancel',
     up: (dialect) => {
       const finishedIndex = `create index ${T}_finished_idx on ${T} (finished_at) where status in ('SUCCESSFUL', 'FAILED', 'CANCELLED')`;
@@ -124,6 +125,7 @@ end $$`,
             `alter table ${T} drop constraint ${T}_status_check`,
             `alter table ${T} add constraint ${T}_status_check check (status in (${STATUSES}))`,
             `alter table ${T} add column cancel_requested_at timestamptz null`,
+            `alter table ${WORKER_TABLE} add column last_progress_at timestamptz null`,
             `drop index ${T}_finished_idx`,
             finishedIndex,
           ];
@@ -137,6 +139,7 @@ end $$`,
             ...INDEXES.map((index) =>
               index.includes(`${T}_finished_idx`) ? finishedIndex : index,
             ),
+            `alter table ${WORKER_TABLE} add column last_progress_at datetime null`,
           ];
       }
     },

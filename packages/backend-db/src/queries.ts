@@ -497,6 +497,8 @@ export interface QueueStatus {
     hostname: string;
     pid: number;
     lastSeenAt: Date | null;
+    /** When it last claimed or stored something (null: not yet); a stuck worker's heartbeat lives on. */
+    lastProgressAt: Date | null;
     running: number;
   }[];
 }
@@ -519,21 +521,29 @@ export async function queueStatus(
     [backendName, dbDate(dialect, now)],
   );
   const workers = await em.execute<
-    { id: string; hostname: string; pid: number; last_seen_at: unknown; n: unknown }[]
+    {
+      id: string;
+      hostname: string;
+      pid: number;
+      last_seen_at: unknown;
+      last_progress_at: unknown;
+      n: unknown;
+    }[]
   >(
-    `select w.id, w.hostname, w.pid, w.last_seen_at, ` +
+    `select w.id, w.hostname, w.pid, w.last_seen_at, w.last_progress_at, ` +
       `(select count(*) from ${T} t where t.status = 'RUNNING' and t.lease_owner = w.id) as n ` +
       `from ${WORKER_TABLE} w where w.backend_name = ? and w.last_seen_at >= ? order by w.id`,
     [backendName, dbDate(dialect, seenSince)],
   );
   return {
     counts: counts.map((r) => ({ queue: r.queue_name, status: r.status, count: readCount(r.n) })),
-    oldestReadyAt: readDate(oldest[0]?.oldest),
+    oldestReadyAt: readDateOrNull(oldest[0]?.oldest),
     workers: workers.map((w) => ({
       workerId: w.id,
       hostname: w.hostname,
       pid: Number(w.pid),
-      lastSeenAt: readDate(w.last_seen_at),
+      lastSeenAt: readDateOrNull(w.last_seen_at),
+      lastProgressAt: readDateOrNull(w.last_progress_at),
       running: readCount(w.n),
     })),
   };

@@ -64,6 +64,8 @@ export const WorkerSchema = defineEntity({
     queues: p.text(),
     startedAt: p.datetime(),
     lastSeenAt: p.datetime(),
+    /** When the worker last claimed or stored something: its heartbeat may live on while it is stuck. */
+    lastProgressAt: p.datetime().nullable(),
   },
 });
 

@@ -229,7 +229,7 @@ export class Worker {
     listener?.start();
     const unsubscribe = backend.onEnqueue(() => this.wake());
     const unsubscribeCancel = backend.onCancel((id) => this.#cancelRunning(id));
-    this.#completer = new Completer(em, dialect, this.workerId);
+    this.#completer = new Completer(em, dialect, this.workerId, () => heartbeat.progress());
     const maintenance = runMaintenance({
       backend,
       em,
@@ -309,6 +309,7 @@ export class Worker {
           backoff = Math.min(backoff * 2, 30_000);
           continue;
         }
+        this.#heartbeat!.progress();
         const claimed = rows.length;
         if (claimed > 0) {
           this.#claimed += claimed;

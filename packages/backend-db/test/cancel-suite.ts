@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TaskResultStatus } from '@djtasks/tasks';
-import { TASK_RESULT_TABLE } from '../src/index.ts';
+import { taskBackends, TaskResultStatus } from '@djtasks/tasks';
+import { DatabaseBackend, status, TASK_RESULT_TABLE } from '../src/index.ts';
 import { countRun, waitsForAbortRetried } from './fixtures/tasks.ts';
 import { RUNS_TABLE } from './fixtures/side-table.ts';
 import { startWorkerProcess, useWorkerDatabase, waitUntil } from './processes.ts';
@@ -12,7 +12,7 @@ export function cancelSuite(dialect: 'sqlite' | 'postgresql'): void {
 
     it('cancels a task running on another worker process: its signal aborts, it ends CANCELLED, not retried', async () => {
       const result = await waitsForAbortRetried.enqueue();
-      const worker = startWorkerProcess(db.url(), ['--worker-id', 'runner']);
+      const worker = startWorkerProcess(db.url(), ['--lease', '3', '--worker-id', 'runner']);
       await waitUntil(
         'the task runs',
         async () => (await db.count(`select count(*) from ${RUNS_TABLE}`)) === 1,
@@ -28,6 +28,13 @@ export function cancelSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(result.attempts).toBe(1);
       expect(result.errors).toEqual([]);
       expect(result.workerIds).toEqual(['runner']);
+      // `status` shows the worker alive and when it last made progress (a claim or a stored outcome).
+      const backend = taskBackends.get('default') as DatabaseBackend;
+      await waitUntil('status reports the worker with its progress', async () => {
+        const report = await status(backend);
+        const runner = report.workers.find((w) => w.workerId === 'runner');
+        return runner?.lastProgressAt instanceof Date && runner.lastSeenAt instanceof Date;
+      });
       worker.child.kill('SIGTERM');
       expect(await worker.exited, worker.output()).toEqual({ code: 0, signal: null });
       expect(await db.count(`select count(*) from ${RUNS_TABLE}`)).toBe(1);
