@@ -2,22 +2,14 @@
  * In the main thread: what the worker threads need to enqueue tasks on the configured
  * backends, and the answers to their requests (see `forwarding.ts` for the thread's side).
  */
+import { InvalidTask, taskBackends, type Task } from '@djtasks/tasks';
 import {
-  InvalidTask,
-  TaskError,
-  TaskJsonError,
-  TaskResultStatus,
-  taskBackends,
-  type TaskResult,
-} from '@djtasks/tasks';
-import { getRegisteredTask, loadTaskModules } from '@djtasks/tasks/backend';
-import { overridesOf } from './forwarding.ts';
-import type {
-  ForwardedError,
-  ForwardedRequest,
-  MirroredBackend,
-  ResultFields,
-} from './protocol.ts';
+  getRegisteredTask,
+  loadTaskModules,
+  taskResultToData,
+  type TaskResultData,
+} from '@djtasks/tasks/backend';
+import type { ForwardedRequest, MirroredBackend } from './protocol.ts';
 
 /**
  * The capabilities and queues of every configured backend, by alias, creating each as
@@ -35,6 +27,8 @@ export function mirrorBackends(): Record<string, MirroredBackend> {
         supportsPriority: backend.supportsPriority,
         supportsGetResult: backend.supportsGetResult,
         supportsRetries: backend.supportsRetries,
+        supportsTimeout: backend.supportsTimeout,
+        supportsCancel: backend.supportsCancel,
       };
     } catch (error) {
       mirrored[alias] = {
@@ -44,6 +38,8 @@ export function mirrorBackends(): Record<string, MirroredBackend> {
         supportsPriority: false,
         supportsGetResult: false,
         supportsRetries: false,
+        supportsTimeout: false,
+        supportsCancel: false,
         unavailable: error instanceof Error ? error.message : String(error),
       };
     }
@@ -54,7 +50,7 @@ export function mirrorBackends(): Record<string, MirroredBackend> {
 /** The imports of the configured task modules, started at most once per list of modules. */
 const imports = new Map<string, Promise<string[]>>();
 
-async function findTask(name: string) {
+async function findTask(name: string): Promise<Task> {
   const found = getRegisteredTask(name);
   if (found) return found;
   const modules = taskBackends.taskModules;
@@ -71,7 +67,7 @@ async function findTask(name: string) {
 }
 
 /** Do what a task in a worker thread asked, on the main thread's configured backends. */
-export async function answerRequest(request: ForwardedRequest): Promise<ResultFields[]> {
+export async function answerRequest(request: ForwardedRequest): Promise<TaskResultData[]> {
   switch (request.kind) {
     case 'enqueue': {
       const { overrides } = request;
@@ -85,37 +81,11 @@ export async function answerRequest(request: ForwardedRequest): Promise<ResultFi
       const results = request.many
         ? await task.enqueueMany(request.argsList)
         : [await task.enqueue(...request.argsList[0]!)];
-      return results.map((result) => resultFields(result));
+      return results.map((result) => taskResultToData(result));
     }
     case 'getResult':
-      return [resultFields(await taskBackends.get(request.backend).getResult(request.id))];
+      return [taskResultToData(await taskBackends.get(request.backend).getResult(request.id))];
+    case 'cancel':
+      return [taskResultToData(await taskBackends.get(request.backend).cancel(request.id))];
   }
-}
-
-function resultFields(result: TaskResult<any>): ResultFields {
-  const { task } = result;
-  return {
-    id: result.id,
-    name: task.name,
-    overrides: overridesOf(task),
-    status: result.status,
-    enqueuedAt: result.enqueuedAt?.getTime() ?? null,
-    startedAt: result.startedAt?.getTime() ?? null,
-    finishedAt: result.finishedAt?.getTime() ?? null,
-    lastAttemptedAt: result.lastAttemptedAt?.getTime() ?? null,
-    args: result.args as ResultFields['args'],
-    backend: result.backend,
-    errors: result.errors.map((error) => error.toJSON()),
-    workerIds: [...result.workerIds],
-    ...(result.status === TaskResultStatus.SUCCESSFUL
-      ? { returnValue: result.returnValue as ResultFields['returnValue'] }
-      : {}),
-  };
-}
-
-/** An error raised while answering a request, as data the thread rebuilds. */
-export function forwardedError(error: unknown): ForwardedError {
-  const fields: ForwardedError = TaskError.fromException(error).toJSON();
-  if (error instanceof TaskJsonError) fields.path = error.path;
-  return fields;
 }

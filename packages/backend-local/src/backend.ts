@@ -1,6 +1,9 @@
 import {
+  TaskBackendClosed,
+  TaskCancelled,
   TaskResultDoesNotExist,
   TaskResultStatus,
+  TaskTimeout,
   taskEnqueued,
   type JsonValue,
   type Task,
@@ -9,12 +12,16 @@ import {
 } from '@djtasks/tasks';
 import {
   BaseTaskBackend,
+  cancel,
   copyTaskResult,
   createTaskResult,
   getTaskLogger,
-  markAttemptStarted,
+  RunningAttempts,
   runTaskAttempt,
+  sendTransitionSignal,
+  taskResultToData,
   type BackendInit,
+  type TaskResultData,
 } from '@djtasks/tasks/backend';
 import { answerRequest, mirrorBackends } from './answer-requests.ts';
 import {
@@ -22,25 +29,30 @@ import {
   type ThreadPoolBackendOptions,
   type ThreadPoolSettings,
 } from './options.ts';
-import { WorkerPool, type PoolJob } from './pool.ts';
-import type { JobMessage } from './protocol.ts';
+import { WorkerPool, type JobSource, type PoolJob } from './pool.ts';
+import type { StopReason } from './protocol.ts';
 import { DeferredQueue, ReadyQueue } from './queues.ts';
 import { ResultStore } from './results.ts';
 
 /** The longest delay `setTimeout` accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Where a job is: a queue, a thread that holds it, a running attempt, or cancelled. */
+type JobState = 'ready' | 'deferred' | 'held' | 'running' | 'cancelled';
+
 /** One enqueued task on its way through the queues and the threads. */
 class Job implements PoolJob {
-  result: TaskResult<any>;
+  /** The result in its latest state. */
+  result: TaskResult;
   /** Order of arrival, for first in first out within a priority. */
   seq: number;
   /** When it may run (epoch ms); 0 when it may run now. */
   due: number;
+  state: JobState = 'ready';
   /** Settles the running attempt's `execute` with the thread's outcome. */
   outcome: PromiseWithResolvers<JsonValue> | undefined;
 
-  constructor(result: TaskResult<any>, seq: number) {
+  constructor(result: TaskResult, seq: number) {
     this.result = result;
     this.seq = seq;
     this.due = result.task.runAfter?.getTime() ?? 0;
@@ -58,29 +70,16 @@ class Job implements PoolJob {
     return this.result.task.priority;
   }
 
-  message(): JobMessage {
-    const { result } = this;
-    const { task } = result;
-    return {
-      id: result.id,
-      name: task.name,
-      args: result.args,
-      backend: result.backend,
-      priority: task.priority,
-      queueName: task.queueName,
-      runAfter: task.runAfter?.getTime() ?? null,
-      enqueuedAt: result.enqueuedAt?.getTime() ?? Date.now(),
-      ...(result.workerIds.length > 0
-        ? {
-            previous: {
-              startedAt: result.startedAt?.getTime() ?? Date.now(),
-              errors: result.errors.map((error) => error.toJSON()),
-              workerIds: [...result.workerIds],
-            },
-          }
-        : {}),
-    };
+  message(): TaskResultData {
+    return taskResultToData(this.result);
   }
+}
+
+/** Why an attempt's signal aborted, as the thread is told. */
+function stopReasonOf(reason: Error): StopReason {
+  return reason instanceof TaskTimeout
+    ? { kind: 'timeout', timeout: reason.timeout }
+    : { kind: 'cancel' };
 }
 
 /** What a `ThreadPoolBackend` holds right now. */
@@ -110,6 +109,8 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   override readonly supportsPriority = true;
   override readonly supportsGetResult = true;
   override readonly supportsRetries = true;
+  override readonly supportsTimeout = true;
+  override readonly supportsCancel = true;
 
   /** The options in force, defaults filled in. */
   readonly settings: Readonly<ThreadPoolSettings>;
@@ -117,6 +118,22 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   readonly #ready = new ReadyQueue<Job>();
   readonly #deferred = new DeferredQueue<Job>();
   readonly #attempts = new Set<Promise<unknown>>();
+  /** The running attempts, so that `cancel()` can abort one. */
+  readonly #running = new RunningAttempts();
+  /** The jobs not finished yet, by id: where `cancel()` finds them. */
+  readonly #jobs = new Map<string, Job>();
+  /** What the pool takes jobs from: the ready queue, marking each job it takes as held. */
+  readonly #source: JobSource<Job> = ((ready: ReadyQueue<Job>) => ({
+    get length() {
+      return ready.length;
+    },
+    peek: () => ready.peek(),
+    shift: () => {
+      const job = ready.shift();
+      if (job) job.state = 'held';
+      return job;
+    },
+  }))(this.#ready);
   #pool: WorkerPool<Job> | undefined;
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -124,7 +141,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #dispatchQueued = false;
   #closing: Promise<void> | undefined;
   /** Tasks that will not run because the backend closed; logged once closed. */
-  #lost: TaskResult<any>[] = [];
+  #lost: TaskResult[] = [];
 
   constructor(init: BackendInit<ThreadPoolBackendOptions>) {
     super(init);
@@ -189,6 +206,43 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }
 
   /**
+   * Cancel the task result `id`. A READY or deferred task becomes CANCELLED at once and
+   * never starts. A RUNNING task's `signal` aborts with a `TaskCancelled`; it becomes
+   * CANCELLED when it stops, or when its thread is terminated `abortTimeoutMs` later.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
+  override async cancel(id: string): Promise<TaskResult> {
+    const job = this.#jobs.get(id);
+    if (job?.state === 'running') {
+      this.#running.abort(id, new TaskCancelled(id));
+      return copyTaskResult(job.result);
+    }
+    const result = job?.result ?? this.#results.get(id);
+    if (!result) {
+      throw new TaskResultDoesNotExist(
+        `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
+          `results in memory, only the ${this.settings.maxResults} most recently finished, and none across restarts).`,
+      );
+    }
+    const transition = cancel(result);
+    if (transition.signal === null) return copyTaskResult(result);
+    if (job) {
+      if (job.state === 'ready') this.#ready.remove(job);
+      else if (job.state === 'deferred') this.#deferred.remove(job);
+      else if (job.state === 'held') {
+        this.#pool?.stop(job, { kind: 'cancel' }, this.settings.abortTimeoutMs);
+      }
+      job.state = 'cancelled';
+      job.result = transition.result;
+      this.#jobs.delete(id);
+    }
+    this.#results.add(transition.result);
+    sendTransitionSignal(transition, this.#sender);
+    this.#results.finished(id);
+    return copyTaskResult(transition.result);
+  }
+
+  /**
    * Stop taking tasks, let running tasks finish within `closeTimeoutMs`, then fire their
    * signals, wait `abortTimeoutMs`, and terminate the threads. Queued tasks are logged as lost.
    */
@@ -219,18 +273,22 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     this.#lost = [];
   }
 
-  #assertOpen(task: Task<any, any, any>): void {
+  #assertOpen(task: Task<TaskArgs, unknown, any>): void {
     if (this.#closing) {
-      throw new Error(
+      throw new TaskBackendClosed(
+        this.alias,
         `ThreadPoolBackend '${this.alias}' is closed; cannot enqueue task '${task.name}'.`,
       );
     }
   }
 
-  #accept(result: TaskResult<any>): void {
+  #accept(result: TaskResult): void {
+    const job = new Job(result, this.#seq++);
     this.#results.add(result);
+    this.#jobs.set(result.id, job);
     taskEnqueued.send({ sender: this.#sender, taskResult: result });
-    this.#schedule(new Job(result, this.#seq++));
+    // A taskEnqueued receiver may have cancelled it already.
+    if (job.state === 'ready') this.#schedule(job);
   }
 
   get #sender(): abstract new (...args: never[]) => unknown {
@@ -241,10 +299,12 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #schedule(job: Job): void {
     job.due = job.result.task.runAfter?.getTime() ?? 0;
     if (job.due > Date.now()) {
+      job.state = 'deferred';
       this.#deferred.push(job);
       this.#armTimer();
       return;
     }
+    job.state = 'ready';
     this.#ready.push(job);
     this.#requestDispatch();
   }
@@ -275,7 +335,10 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       () => {
         this.#timer = undefined;
         this.#timerDue = Number.POSITIVE_INFINITY;
-        for (const job of this.#deferred.takeDue(Date.now())) this.#ready.push(job);
+        for (const job of this.#deferred.takeDue(Date.now())) {
+          job.state = 'ready';
+          this.#ready.push(job);
+        }
         this.#armTimer();
         if (this.#ready.length > 0) this.#requestDispatch();
       },
@@ -293,13 +356,19 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         resourceLimits: this.settings.resourceLimits,
         backends: mirrorBackends(),
       },
-      this.#ready,
+      this.#source,
       {
         started: (job, workerId, at) => {
-          markAttemptStarted(job.result, workerId, new Date(at));
+          // Cancelled while a thread held it, and the thread started it before it heard:
+          // the thread aborts it on the stop message; its outcome is not recorded.
+          if (job.state === 'cancelled') return;
+          job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
+          // Handled by the attempt's execute; this keeps a rejection from being unhandled if
+          // the attempt failed before it got there.
+          outcome.promise.catch(() => {});
           job.outcome = outcome;
-          this.#runAttempt(job, workerId, () => outcome.promise);
+          this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
         },
         settled: (job, outcome) => {
           if ('value' in outcome) job.outcome?.resolve(outcome.value);
@@ -307,10 +376,17 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
           job.outcome = undefined;
         },
         returned: (job) => {
-          if (this.#closing) this.#lost.push(job.result);
-          else this.#ready.unshift(job);
+          if (job.state === 'cancelled') return;
+          if (this.#closing) {
+            this.#lost.push(job.result);
+          } else {
+            job.state = 'ready';
+            this.#ready.unshift(job);
+          }
         },
         unrunnable: (job, workerId, error) => {
+          if (job.state === 'cancelled') return;
+          job.state = 'running';
           this.#runAttempt(job, workerId, () => Promise.reject(error));
         },
         log: (level, message) => {
@@ -321,9 +397,10 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
             const what =
               request.kind === 'enqueue'
                 ? `enqueue task '${request.name}'`
-                : `get result '${request.id}'`;
+                : `${request.kind === 'cancel' ? 'cancel' : 'get'} result '${request.id}'`;
             return Promise.reject(
-              new Error(
+              new TaskBackendClosed(
+                this.alias,
                 `ThreadPoolBackend '${this.alias}' is closed; a task in worker thread ${workerId} ` +
                   `cannot ${what} through it any more.`,
               ),
@@ -336,12 +413,40 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     return this.#pool;
   }
 
-  /** Run one attempt through the shared lifecycle; `execute` settles when the thread reports. */
-  #runAttempt(job: Job, workerId: string, execute: () => Promise<JsonValue>): void {
-    const attempt = runTaskAttempt(job.result, { backend: this, workerId, execute }).then(
-      (next) => {
+  /**
+   * Run one attempt through the shared lifecycle; `execute` settles when the thread reports
+   * (or its thread ends). A timeout or a cancel aborts the attempt's signal: the thread is
+   * told, and terminated if the task ignores it for `abortTimeoutMs`, so `execute` always settles.
+   */
+  #runAttempt(
+    job: Job,
+    workerId: string,
+    execute: () => Promise<JsonValue>,
+    startedAt?: Date,
+  ): void {
+    const attempt = runTaskAttempt(job.result, {
+      backend: this,
+      workerId,
+      startedAt,
+      attempts: this.#running,
+      abortGraceMs: Number.POSITIVE_INFINITY,
+      onStart: (running) => {
+        job.result = running;
+        this.#results.add(running);
+      },
+      // Stored before taskFinished is sent, so that its receivers can read it with getResult.
+      // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
+      persist: async (next) => {
         job.result = next;
         this.#results.add(next);
+      },
+      // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
+      onAbort: (reason) => {
+        this.#pool?.stop(job, stopReasonOf(reason), this.settings.abortTimeoutMs);
+      },
+      execute,
+    }).then(
+      () => {
         this.#attempts.delete(attempt);
         this.#afterAttempt(job);
       },
@@ -356,10 +461,16 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #afterAttempt(job: Job): void {
     const { result } = job;
     if (result.isFinished) {
+      this.#jobs.delete(result.id);
       this.#results.finished(result.id);
     } else if (result.status === TaskResultStatus.READY) {
-      if (this.#closing) this.#lost.push(result);
-      else this.#schedule(new Job(result, this.#seq++));
+      if (this.#closing) {
+        this.#jobs.delete(result.id);
+        this.#lost.push(result);
+      } else {
+        job.seq = this.#seq++;
+        this.#schedule(job);
+      }
     }
   }
 }

@@ -14,7 +14,10 @@ export interface ThreadPoolBackendOptions {
   maxResults?: number;
   /** How long `close()` lets running tasks finish before firing their `signal`. @defaultValue 10000 */
   closeTimeoutMs?: number;
-  /** How long `close()` waits after firing the signals before terminating the threads. @defaultValue 1000 */
+  /**
+   * How long a task whose `signal` fired (on `close()`, on its `timeout`, on `cancel()`) may
+   * take to stop before its thread is terminated (and, outside `close()`, replaced). @defaultValue 1000
+   */
   abortTimeoutMs?: number;
   /**
    * A module (path, `file:` URL or package name) whose default export runs once in each

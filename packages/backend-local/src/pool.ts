@@ -1,14 +1,18 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { randomId } from '@djtasks/tasks/backend';
-import type { JsonValue } from '@djtasks/tasks';
-import { errorFromFields, WorkerThreadError } from './errors.ts';
-import { forwardedError } from './answer-requests.ts';
+import type { JsonValue, TaskError } from '@djtasks/tasks';
+import {
+  exceptionFromData,
+  exceptionToData,
+  randomId,
+  taskErrorFromData,
+  type TaskResultData,
+} from '@djtasks/tasks/backend';
+import { WorkerThreadError } from './errors.ts';
 import type {
   ForwardedRequest,
   FromThread,
-  JobMessage,
   MirroredBackend,
-  ResultFields,
+  StopReason,
   ThreadEvent,
   ThreadInit,
   ToThread,
@@ -18,8 +22,8 @@ import type {
 export interface PoolJob {
   readonly id: string;
   readonly name: string;
-  /** Builds the message that hands the attempt to a thread. */
-  message(): JobMessage;
+  /** The READY result the thread runs, as wire data. */
+  message(): TaskResultData;
 }
 
 /** Where the pool takes jobs from, in the order they should run. */
@@ -34,14 +38,14 @@ export interface PoolEvents<J extends PoolJob> {
   /** A thread started the job at `at` (epoch ms). */
   started(job: J, workerId: string, at: number): void;
   /** The started job finished: `error` set if it failed (in the task or because its thread ended). */
-  settled(job: J, outcome: { value: JsonValue } | { error: Error }): void;
+  settled(job: J, outcome: { value: JsonValue } | { error: TaskError | Error }): void;
   /** The job was handed to a thread that ended before starting it. */
   returned(job: J): void;
   /** The job cannot run because the threads cannot start (a task module or threadSetup failed). */
   unrunnable(job: J, workerId: string, error: Error): void;
   log(level: 'warn' | 'error', message: string): void;
   /** A task in a thread enqueued a task or asked for a result; resolves with the results. */
-  request(request: ForwardedRequest, workerId: string): Promise<ResultFields[]>;
+  request(request: ForwardedRequest, workerId: string): Promise<TaskResultData[]>;
 }
 
 /** Settings of a {@link WorkerPool}. */
@@ -88,6 +92,8 @@ class PoolThread<J extends PoolJob> {
   ready = false;
   crash: Error | undefined;
   initError: Error | undefined;
+  /** Set when the pool terminates the thread because a task ignored its stop: which and why. */
+  stopped: { name: string; reason: StopReason } | undefined;
   readonly exited: Promise<void>;
   markExited!: () => void;
 
@@ -106,7 +112,7 @@ export class WorkerPool<J extends PoolJob> {
   readonly #source: JobSource<J>;
   readonly #events: PoolEvents<J>;
   readonly #threads = new Set<PoolThread<J>>();
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #poolId = randomId(6);
   /** Mean reported duration by task name (an exponential moving average), in microseconds. */
   readonly #durations = new Map<string, number>();
@@ -221,10 +227,10 @@ export class WorkerPool<J extends PoolJob> {
     const thread = new PoolThread<J>(worker, workerId);
     worker.unref();
     this.#threads.add(thread);
-    worker.on('message', (message: FromThread) => {
-      this.#receive(thread, message);
+    worker.on('message', (message: unknown) => {
+      this.#receive(thread, message as FromThread);
     });
-    worker.on('error', (error) => {
+    worker.on('error', (error: Error) => {
       thread.crash = error;
     });
     worker.on('exit', (code) => {
@@ -249,7 +255,7 @@ export class WorkerPool<J extends PoolJob> {
         this.dispatch();
         break;
       case 'initFailed':
-        thread.initError = errorFromFields(message.error);
+        thread.initError = exceptionFromData(message.error);
         break;
       case 'log':
         this.#events.log(message.level, `thread ${thread.workerId}: ${message.message}`);
@@ -267,7 +273,7 @@ export class WorkerPool<J extends PoolJob> {
         this.#send(thread, { type: 'reply', requestId, results });
       },
       (error: unknown) => {
-        this.#send(thread, { type: 'reply', requestId, error: forwardedError(error) });
+        this.#send(thread, { type: 'reply', requestId, error: exceptionToData(error) });
       },
     );
   }
@@ -293,10 +299,14 @@ export class WorkerPool<J extends PoolJob> {
           held.job,
           event.kind === 'succeeded'
             ? { value: event.value }
-            : { error: errorFromFields(event.error) },
+            : { error: taskErrorFromData(event.error) },
         );
         break;
       }
+      case 'dropped':
+        thread.held.delete(event.id);
+        thread.heldUs = thread.held.size === 0 ? 0 : thread.heldUs - held.predictedUs;
+        break;
     }
   }
 
@@ -307,7 +317,8 @@ export class WorkerPool<J extends PoolJob> {
       thread.initError ??
       (thread.ready
         ? undefined
-        : (thread.crash ?? new Error(`the thread exited with code ${code} while starting`)));
+        : (thread.crash ??
+          new WorkerThreadError(`the thread exited with code ${code} while starting`)));
     if (initError && !this.#closing) {
       this.#initError = { error: initError, workerId: thread.workerId };
       this.#events.log(
@@ -326,7 +337,7 @@ export class WorkerPool<J extends PoolJob> {
     }
     thread.held.clear();
     thread.markExited();
-    if (!this.#closing && !this.#initError && (code !== 0 || thread.crash)) {
+    if (!this.#closing && !this.#initError && !thread.stopped && (code !== 0 || thread.crash)) {
       this.#events.log(
         'warn',
         `thread ${thread.workerId} ended (exit code ${code}${thread.crash ? `, ${thread.crash.message}` : ''}); replacing it`,
@@ -335,9 +346,42 @@ export class WorkerPool<J extends PoolJob> {
     this.dispatch();
   }
 
+  /**
+   * Tell the thread holding `job` to stop it: drop it if it has not started, else fire its
+   * signal with `reason`. A started task that has not stopped `graceMs` later is ended with
+   * its thread, which the pool replaces.
+   */
+  stop(job: J, reason: StopReason, graceMs: number): void {
+    for (const thread of this.#threads) {
+      const held = thread.held.get(job.id);
+      if (!held) continue;
+      this.#send(thread, { type: 'stop', id: job.id, reason });
+      Atomics.add(this.#control, 1, 1);
+      const timer = setTimeout(() => {
+        const still = thread.held.get(job.id);
+        if (still?.started && !thread.stopped) {
+          thread.stopped = { name: job.name, reason };
+          this.#events.log(
+            'warn',
+            `thread ${thread.workerId}: task '${job.name}' id=${job.id} did not stop within ${graceMs} ms ` +
+              `after its ${reason.kind === 'timeout' ? 'timeout' : 'cancellation'}; terminating the thread and starting another`,
+          );
+          void thread.worker.terminate();
+        }
+      }, graceMs);
+      timer.unref();
+      return;
+    }
+  }
+
   #threadEndError(thread: PoolThread<J>, code: number): WorkerThreadError {
     let error: WorkerThreadError;
-    if (this.#terminating) {
+    if (thread.stopped) {
+      error = new WorkerThreadError(
+        `The worker thread ${thread.workerId} was terminated because task '${thread.stopped.name}' ` +
+          `ignored the signal of its ${thread.stopped.reason.kind === 'timeout' ? 'timeout' : 'cancellation'}.`,
+      );
+    } else if (this.#terminating) {
       error = new WorkerThreadError(
         `The worker thread ${thread.workerId} was terminated by close(): the task neither finished ` +
           `within closeTimeoutMs nor stopped within abortTimeoutMs after its signal fired.`,

@@ -1,15 +1,10 @@
 /**
  * The messages between the pool (main thread) and its worker threads. Everything here is
- * plain data that survives `postMessage`.
+ * plain data that survives `postMessage`; results and errors travel in the one wire format
+ * of `@djtasks/tasks/backend` (`TaskResultData`, `TaskErrorData`, `ExceptionData`).
  */
-import type { JsonValue, TaskResultStatus } from '@djtasks/tasks';
-
-/** A `TaskError` as plain fields. */
-export interface TaskErrorFields {
-  exceptionClassPath: string;
-  message: string;
-  traceback: string;
-}
+import type { JsonValue } from '@djtasks/tasks';
+import type { ExceptionData, TaskErrorData, TaskResultData } from '@djtasks/tasks/backend';
 
 /** What a thread receives when it starts (`workerData`). */
 export interface ThreadInit {
@@ -21,7 +16,11 @@ export interface ThreadInit {
   taskModules: readonly string[];
   /** The module whose default export runs once in the thread, or `null`. */
   threadSetup: string | null;
-  /** One Int32: 1 once the pool is closing, so that no further task is started. */
+  /**
+   * Two Int32s: [0] is 1 once the pool is closing, so that no further task is started; [1]
+   * counts the `stop` messages the pool has sent (to any thread), so that a thread reads its
+   * pending messages before starting a task only when a stop may be among them.
+   */
   control: SharedArrayBuffer;
   /**
    * The main thread's configured backends, by alias, as the thread's own configuration
@@ -39,6 +38,8 @@ export interface MirroredBackend {
   supportsPriority: boolean;
   supportsGetResult: boolean;
   supportsRetries: boolean;
+  supportsTimeout: boolean;
+  supportsCancel: boolean;
   /** Set when the backend could not be created in the main thread: why. */
   unavailable?: string;
 }
@@ -62,67 +63,39 @@ export type ForwardedRequest =
       overrides: TaskOverrides;
       argsList: JsonValue[][];
     }
-  | { kind: 'getResult'; backend: string; id: string };
+  | { kind: 'getResult'; backend: string; id: string }
+  | { kind: 'cancel'; backend: string; id: string };
 
-/** A `TaskResult` as plain fields; dates are epoch ms. */
-export interface ResultFields {
-  id: string;
-  name: string;
-  overrides: TaskOverrides;
-  status: TaskResultStatus;
-  enqueuedAt: number | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  lastAttemptedAt: number | null;
-  args: JsonValue[];
-  backend: string;
-  errors: TaskErrorFields[];
-  workerIds: string[];
-  /** Set only when SUCCESSFUL. */
-  returnValue?: JsonValue;
-}
-
-/** An error raised in the main thread while answering a request; `path` for a `TaskJsonError`. */
-export interface ForwardedError extends TaskErrorFields {
-  path?: string;
-}
-
-/** One task attempt handed to a thread. */
-export interface JobMessage {
-  id: string;
-  name: string;
-  args: readonly JsonValue[];
-  backend: string;
-  priority: number;
-  queueName: string;
-  runAfter: number | null;
-  enqueuedAt: number;
-  /** Only for an attempt after the first: what the earlier attempts left. */
-  previous?: { startedAt: number; errors: TaskErrorFields[]; workerIds: string[] };
-}
+/** Why the pool stops one task: its timeout (seconds) passed, or it was cancelled. */
+export type StopReason = { kind: 'timeout'; timeout: number } | { kind: 'cancel' };
 
 /** From the pool to a thread. */
 export type ToThread =
-  | { type: 'run'; jobs: JobMessage[] }
+  /** Run these attempts, in order: each a READY result. */
+  | { type: 'run'; jobs: TaskResultData[] }
   /** Fire the signal of every running task: the pool is closing and its grace period ended. */
   | { type: 'abort' }
+  /** Stop one task: drop it if it has not started, else fire its signal with the reason. */
+  | { type: 'stop'; id: string; reason: StopReason }
   /** Start nothing more; stop once the running task has finished. */
   | { type: 'close' }
   /** The answer to a thread's forwarded request. */
-  | { type: 'reply'; requestId: number; results: ResultFields[] }
-  | { type: 'reply'; requestId: number; error: ForwardedError };
+  | { type: 'reply'; requestId: number; results: TaskResultData[] }
+  | { type: 'reply'; requestId: number; error: ExceptionData };
 
 /** Something that happened to one task in a thread. */
 export type ThreadEvent =
   | { kind: 'started'; id: string; at: number }
   | { kind: 'succeeded'; id: string; value: JsonValue; durationUs: number }
-  | { kind: 'failed'; id: string; error: TaskErrorFields; durationUs: number };
+  | { kind: 'failed'; id: string; error: TaskErrorData; durationUs: number }
+  /** A `stop` reached the thread before the task started: it will not run. */
+  | { kind: 'dropped'; id: string };
 
 /** From a thread to the pool: a batch of task events, or a message about the thread. */
 export type FromThread =
   | ThreadEvent[]
   | { type: 'ready' }
-  | { type: 'initFailed'; error: TaskErrorFields }
+  | { type: 'initFailed'; error: ExceptionData }
   | { type: 'log'; level: 'warn' | 'error'; message: string }
   /** A task in the thread enqueued a task or asked for a result: the main thread does it. */
   | { type: 'request'; requestId: number; request: ForwardedRequest };

@@ -35,6 +35,14 @@ export class FifoQueue<T> {
     return item;
   }
 
+  /** Remove `item` wherever it is (a linear scan: for rare removals such as a cancel). */
+  remove(item: T): boolean {
+    const index = this.#items.indexOf(item, this.#head);
+    if (index === -1) return false;
+    this.#items.splice(index, 1);
+    return true;
+  }
+
   /** Remove and return every item, in order. */
   drain(): T[] {
     const items = this.#items.slice(this.#head) as T[];
@@ -97,6 +105,18 @@ export class ReadyQueue<T extends { priority: number }> {
     return item;
   }
 
+  /** Remove `item` (a cancelled task); false if it is not here. */
+  remove(item: T): boolean {
+    const queue = this.#byPriority.get(item.priority);
+    if (!queue?.remove(item)) return false;
+    this.#length--;
+    if (queue.length === 0) {
+      this.#byPriority.delete(item.priority);
+      this.#priorities = this.#priorities.filter((priority) => priority !== item.priority);
+    }
+    return true;
+  }
+
   /** Remove and return every item, highest priority first. */
   drain(): T[] {
     const items = this.#priorities.flatMap((priority) => this.#byPriority.get(priority)!.drain());
@@ -130,6 +150,16 @@ export class DeferredQueue<T extends { due: number; seq: number }> {
       [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
       i = parent;
     }
+  }
+
+  /** Remove `item` (a cancelled task); false if it is not here. */
+  remove(item: T): boolean {
+    const index = this.#heap.indexOf(item);
+    if (index === -1) return false;
+    this.#heap.splice(index, 1);
+    // A sorted array is a valid heap; removals are rare (cancellations).
+    this.#heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    return true;
   }
 
   /** Remove and return every item due at or before `now`, earliest first. */

@@ -6,7 +6,7 @@ import { FifoQueue } from './queues.ts';
  * kept; of the finished ones, only the `maxResults` that finished last.
  */
 export class ResultStore {
-  readonly #results = new Map<string, TaskResult<any>>();
+  readonly #results = new Map<string, TaskResult>();
   /** Ids of finished results, in the order they finished. */
   readonly #finished = new FifoQueue<string>();
   readonly #maxResults: number;
@@ -20,11 +20,11 @@ export class ResultStore {
     return this.#results.size;
   }
 
-  add(result: TaskResult<any>): void {
+  add(result: TaskResult): void {
     this.#results.set(result.id, result);
   }
 
-  get(id: string): TaskResult<any> | undefined {
+  get(id: string): TaskResult | undefined {
     return this.#results.get(id);
   }
 

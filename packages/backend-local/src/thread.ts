@@ -1,26 +1,32 @@
 /**
  * The entry point of each worker thread: import the task modules, run the setup hook,
  * then run the tasks the pool hands over, one at a time, reporting each start and outcome.
+ * The attempt starts through the lifecycle's `startAttempt` here as in the main thread, so
+ * the task's `TaskContext` sees the same RUNNING result the main thread records.
  */
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import {
   configureTasks,
   InvalidTask,
+  TaskBackendClosed,
+  TaskCancelled,
   TaskError,
-  TaskResult,
-  TaskResultStatus,
-  type JsonValue,
-  type Task,
+  TaskTimeout,
 } from '@djtasks/tasks';
 import {
+  exceptionToData,
   getRegisteredTask,
   invokeTask,
   loadTaskModules,
   registeredTaskNames,
+  startAttempt,
+  taskErrorToData,
+  taskResultFromData,
+  type TaskResultData,
 } from '@djtasks/tasks/backend';
-import { forwardingConfig, PendingRequests, withOverrides } from './forwarding.ts';
+import { forwardingConfig, PendingRequests } from './forwarding.ts';
 import type { ThreadSetup } from './options.ts';
-import type { FromThread, JobMessage, ThreadEvent, ThreadInit, ToThread } from './protocol.ts';
+import type { FromThread, StopReason, ThreadEvent, ThreadInit, ToThread } from './protocol.ts';
 
 if (!parentPort) throw new Error('@djtasks/backend-local thread.ts runs only as a worker thread.');
 const port = parentPort;
@@ -34,11 +40,11 @@ function post(message: FromThread): void {
 // A promise a task forgot to handle must not end the thread (Node's default for a worker).
 process.on('unhandledRejection', (reason) => {
   const detail = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
-  const during = current ? ` (while task '${current.name}' id=${current.id} ran)` : '';
+  const during = current ? ` (while task '${current.taskName}' id=${current.id} ran)` : '';
   post({ type: 'log', level: 'error', message: `unhandled promise rejection${during}: ${detail}` });
 });
 
-let current: JobMessage | undefined;
+let current: TaskResultData | undefined;
 let loaded: string[] = [];
 let teardown: (() => void | Promise<void>) | undefined;
 const requests = new PendingRequests(post);
@@ -51,7 +57,7 @@ try {
   if (init.threadSetup !== null) {
     const module = (await import(init.threadSetup)) as { default?: unknown };
     if (typeof module.default !== 'function') {
-      throw new TypeError(
+      throw new InvalidTask(
         `threadSetup module '${init.threadSetup}' must export a default function (got ${typeof module.default}).`,
       );
     }
@@ -63,17 +69,22 @@ try {
     if (typeof returned === 'function') teardown = returned;
   }
 } catch (error) {
-  post({ type: 'initFailed', error: TaskError.fromException(error).toJSON() });
+  post({ type: 'initFailed', error: exceptionToData(error) });
   process.exit(1);
 }
 
-const queue: (JobMessage | undefined)[] = [];
+const queue: (TaskResultData | undefined)[] = [];
 let head = 0;
 let busy = false;
 let closing = false;
+/** The running task's controller, by id. */
 const running = new Map<string, AbortController>();
+/** Queued tasks the pool told us to stop before they started. */
+const dropped = new Set<string>();
 
 const isClosing = (): boolean => closing || Atomics.load(control, 0) === 1;
+/** The pool's count of stop messages when this thread last read its pending messages. */
+let stopsSeen = 0;
 
 function describeLoaded(): string {
   const names = registeredTaskNames();
@@ -82,48 +93,28 @@ function describeLoaded(): string {
   return `It imported ${modules}, which define ${names.length === 0 ? 'no tasks' : shown}.`;
 }
 
-function taskFor(job: JobMessage): Task {
-  const registered = getRegisteredTask(job.name);
-  if (!registered) {
-    throw new InvalidTask(
-      `Task '${job.name}' is not defined in worker thread ${init.workerId}. ${describeLoaded()} ` +
-        `Add the module that defines it to taskModules in the tasks configuration.`,
-    );
-  }
-  // The task as enqueued, with its using() changes; a Task is built without validation here.
-  return withOverrides(registered, job);
-}
-
-async function run(job: JobMessage, at: number): Promise<ThreadEvent> {
+async function run(job: TaskResultData, at: number): Promise<ThreadEvent> {
   const controller = new AbortController();
   running.set(job.id, controller);
   const begin = performance.now();
   try {
-    const previous = job.previous;
-    const taskResult = new TaskResult({
-      id: job.id,
-      task: taskFor(job),
-      status: TaskResultStatus.RUNNING,
-      enqueuedAt: new Date(job.enqueuedAt),
-      startedAt: new Date(previous?.startedAt ?? at),
-      finishedAt: null,
-      lastAttemptedAt: new Date(at),
-      args: job.args,
-      backend: job.backend,
-      errors: previous ? previous.errors.map((error) => TaskError.fromJSON(error)) : [],
-      workerIds: previous ? [...previous.workerIds, init.workerId] : [init.workerId],
-    });
-    const value: JsonValue = await invokeTask(taskResult, controller.signal);
+    const registered = getRegisteredTask(job.taskName);
+    if (!registered) {
+      throw new InvalidTask(
+        `Task '${job.taskName}' is not defined in worker thread ${init.workerId}. ${describeLoaded()} ` +
+          `Add the module that defines it to taskModules in the tasks configuration.`,
+      );
+    }
+    // The task as enqueued, with its using() changes, rebuilt without validation.
+    const ready = taskResultFromData(job, { task: registered });
+    const { result } = startAttempt(ready, init.workerId, new Date(at));
+    const value = await invokeTask(result, controller.signal);
     const durationUs = Math.round((performance.now() - begin) * 1000);
     return { kind: 'succeeded', id: job.id, value, durationUs };
   } catch (error) {
     const durationUs = Math.round((performance.now() - begin) * 1000);
-    return {
-      kind: 'failed',
-      id: job.id,
-      error: TaskError.fromException(error).toJSON(),
-      durationUs,
-    };
+    const taskError = TaskError.fromException(error);
+    return { kind: 'failed', id: job.id, error: taskErrorToData(taskError), durationUs };
   } finally {
     running.delete(job.id);
   }
@@ -137,9 +128,23 @@ async function run(job: JobMessage, at: number): Promise<ThreadEvent> {
 async function drain(): Promise<void> {
   busy = true;
   let outbox: ThreadEvent[] = [];
-  while (head < queue.length && !isClosing()) {
+  for (;;) {
+    // Messages that arrived while the last task ran (a stop for the next one) come first;
+    // read them only when the pool has sent a stop since the last look.
+    const stops = Atomics.load(control, 1);
+    if (stops !== stopsSeen) {
+      stopsSeen = stops;
+      for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
+        handle(next.message as ToThread);
+      }
+    }
+    if (head >= queue.length || isClosing()) break;
     const job = queue[head]!;
     queue[head++] = undefined;
+    if (dropped.delete(job.id)) {
+      outbox.push({ kind: 'dropped', id: job.id });
+      continue;
+    }
     const at = Date.now();
     outbox.push({ kind: 'started', id: job.id, at });
     post(outbox);
@@ -177,7 +182,11 @@ async function shutdown(): Promise<void> {
   process.exit(0);
 }
 
-port.on('message', (message: ToThread) => {
+function stopReason(id: string, reason: StopReason): Error {
+  return reason.kind === 'timeout' ? new TaskTimeout(reason.timeout) : new TaskCancelled(id);
+}
+
+function handle(message: ToThread): void {
   switch (message.type) {
     case 'run':
       for (const job of message.jobs) queue.push(job);
@@ -185,9 +194,19 @@ port.on('message', (message: ToThread) => {
       break;
     case 'abort':
       for (const controller of running.values()) {
-        controller.abort(new Error(`ThreadPoolBackend '${init.alias}' is closing`));
+        controller.abort(
+          new TaskBackendClosed(init.alias, `ThreadPoolBackend '${init.alias}' is closing`),
+        );
       }
       break;
+    case 'stop': {
+      const controller = running.get(message.id);
+      if (controller) controller.abort(stopReason(message.id, message.reason));
+      else if (queue.some((job, index) => index >= head && job?.id === message.id)) {
+        dropped.add(message.id);
+      }
+      break;
+    }
     case 'close':
       closing = true;
       if (!busy) void stop();
@@ -196,5 +215,7 @@ port.on('message', (message: ToThread) => {
       requests.settle(message);
       break;
   }
-});
+}
+
+port.on('message', handle);
 post({ type: 'ready' });

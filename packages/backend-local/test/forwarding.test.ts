@@ -190,7 +190,7 @@ describe('ThreadPoolBackend: refusals of an enqueue from inside a pool thread', 
     await pool.close();
     await late.refresh();
     expect(late.status).toBe(TaskResultStatus.SUCCESSFUL);
-    expect(late.returnValue).toMatchObject({ className: 'Error' });
+    expect(late.returnValue).toMatchObject({ className: 'TaskBackendClosed' });
     expect(late.returnValue?.message).toMatch(
       /^ThreadPoolBackend 'default' is closed; a task in worker thread \S+ cannot enqueue task 'backendLocal.recordedChild' through it any more\.$/,
     );

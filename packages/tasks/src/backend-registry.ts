@@ -59,7 +59,7 @@ const IMMEDIATE_ONLY: TasksConfig = {
 export class TaskBackendHandler {
   #config: TasksConfig = IMMEDIATE_ONLY;
   #taskModules: readonly string[] = [];
-  #instances = new Map<string, BaseTaskBackend<any>>();
+  #instances = new Map<string, BaseTaskBackend<unknown>>();
 
   /**
    * Install `config`, replacing the current one; `undefined` restores the default (Immediate).
@@ -67,7 +67,7 @@ export class TaskBackendHandler {
    * as in Django. A key nobody reads is refused, with the list of known keys.
    */
   configure(config: TasksConfig<any> | undefined): void {
-    const next: TasksConfig = config ?? IMMEDIATE_ONLY;
+    const next = (config ?? IMMEDIATE_ONLY) as TasksConfig;
     if (typeof next !== 'object' || next === null || Array.isArray(next)) {
       throw new InvalidTaskBackend(
         `The tasks configuration must be an object like { backends: { default: { backend } } } (got ${describeValue(next)}).`,
@@ -130,7 +130,7 @@ export class TaskBackendHandler {
   }
 
   /** The backend for `alias`, created on first use. */
-  get(alias: string): BaseTaskBackend<any> {
+  get(alias: string): BaseTaskBackend<unknown> {
     const existing = this.#instances.get(alias);
     if (existing) return existing;
     const entry = Object.hasOwn(this.#config.backends, alias)
@@ -142,12 +142,12 @@ export class TaskBackendHandler {
       );
     }
     const BackendClass = entry.backend;
-    let backend: BaseTaskBackend<any>;
+    let backend: BaseTaskBackend<unknown>;
     try {
       backend = new BackendClass({
         alias,
         queues: entry.queues ?? [DEFAULT_TASK_QUEUE_NAME],
-        options: entry.options ?? {},
+        options: (entry.options ?? {}) as unknown,
         taskModules: this.#taskModules,
       });
     } catch (error) {
@@ -169,7 +169,7 @@ export class TaskBackendHandler {
   }
 
   /** Every configured backend, created if needed. */
-  all(): BaseTaskBackend<any>[] {
+  all(): BaseTaskBackend<unknown>[] {
     return this.aliases.map((alias) => this.get(alias));
   }
 

@@ -9,22 +9,15 @@ export { normalizeArgs, normalizeJson, normalizeReturnValue } from './json.ts';
 export {
   DEFAULT_ABORT_GRACE_MS,
   invokeTask,
-  markAttemptStarted,
-  recordAttemptFailure,
   RunningAttempts,
   runTaskAttempt,
   type RunTaskAttemptOptions,
 } from './lifecycle.ts';
 export { getTaskLogger } from './log.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';
-export {
-  copyTaskResult,
-  createTaskResult,
-  updateTaskResult,
-  type TaskResultFields,
-} from './result.ts';
+export { copyTaskResult, createTaskResult, type TaskResultFields } from './result.ts';
 export { isFinishedStatus, isTaskResultStatus } from './status.ts';
-export { rebuildTask } from './task.ts';
+export { rebuildTask, type AnyTask } from './task.ts';
 export { getRegisteredTask, registeredTaskNames } from './task-registry.ts';
 export {
   cancel,

@@ -145,3 +145,15 @@ export class InvalidTaskResultData extends TaskException {
     this.field = field;
   }
 }
+
+/** A task module could not be imported. `module` names it; `cause` is the import's error. */
+export class TaskModuleImportError extends TaskException {
+  override name = 'TaskModuleImportError';
+  /** The module as resolved (a URL or package name). */
+  readonly module: string;
+
+  constructor(module: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.module = module;
+  }
+}

@@ -28,6 +28,7 @@ export {
   TaskCancelled,
   TaskException,
   TaskJsonError,
+  TaskModuleImportError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
   TaskTimeout,

@@ -8,8 +8,7 @@ import { TaskContext } from './context.ts';
 import { TaskCancelled, TaskTimeout } from './exceptions.ts';
 import { normalizeReturnValue, type JsonValue } from './json.ts';
 import { getTaskLogger } from './log.ts';
-import { taskResultFields, updateTaskResult, type TaskResult } from './result.ts';
-import type { TaskError } from './task-error.ts';
+import type { TaskResult } from './result.ts';
 import { taskStarted } from './signals.ts';
 import { TaskResultStatus } from './status.ts';
 import {
@@ -33,6 +32,7 @@ export const DEFAULT_ABORT_GRACE_MS = 1000;
  */
 export class RunningAttempts {
   readonly #controllers = new Map<string, AbortController>();
+  readonly #onAbort = new Map<string, (reason: Error) => void>();
 
   /** Whether an attempt of `id` is running. */
   has(id: string): boolean {
@@ -48,30 +48,34 @@ export class RunningAttempts {
   abort(id: string, reason: Error): boolean {
     const controller = this.#controllers.get(id);
     if (!controller) return false;
-    if (!controller.signal.aborted) controller.abort(reason);
+    if (!controller.signal.aborted) {
+      controller.abort(reason);
+      this.#onAbort.get(id)?.(reason);
+    }
     return true;
   }
 
   /** Abort every running attempt with `reason`. */
   abortAll(reason: Error): void {
-    for (const controller of this.#controllers.values()) {
-      if (!controller.signal.aborted) controller.abort(reason);
-    }
+    for (const id of this.#controllers.keys()) this.abort(id, reason);
   }
 
-  add(id: string, controller: AbortController): void {
+  /** Register the attempt of `id`; `onAbort` is called when `abort` aborts it. */
+  add(id: string, controller: AbortController, onAbort?: (reason: Error) => void): void {
     this.#controllers.set(id, controller);
+    if (onAbort) this.#onAbort.set(id, onAbort);
   }
 
   delete(id: string): void {
     this.#controllers.delete(id);
+    this.#onAbort.delete(id);
   }
 }
 
 /** Options of {@link runTaskAttempt}. */
 export interface RunTaskAttemptOptions {
   /** The backend running the attempt; its class is the signals' sender. */
-  backend: BaseTaskBackend<any>;
+  backend: BaseTaskBackend<unknown>;
   /** The id of the worker running the attempt, appended to `workerIds`. */
   workerId: string;
   /** When the attempt started (a worker thread's report). @defaultValue now */
@@ -84,13 +88,26 @@ export interface RunTaskAttemptOptions {
   /** Where the attempt is registered while it runs, so that the backend can cancel it. */
   attempts?: RunningAttempts;
   /**
+   * Called when the runner aborts the attempt's signal for its timeout, or `attempts.abort`
+   * for a cancellation, with the reason: for a backend that must pass it on (to a thread).
+   */
+  onAbort?: (reason: Error) => void;
+  /**
    * Run the function and resolve with its JSON-normalised return value. The default,
    * {@link invokeTask}, runs it here; a backend that runs it elsewhere (a worker thread)
    * passes a function that does it there, with `invokeTask` on the other side, and reacts
    * to `signal` by aborting it there.
    */
   execute?: (taskResult: TaskResult, signal: AbortSignal) => Promise<JsonValue>;
-  /** Store the attempt's outcome before its signal is sent (database backends). */
+  /**
+   * Keep the RUNNING result before `taskStarted` is sent, so that a receiver that asks the
+   * backend for it sees it running (an in-memory backend's result store).
+   */
+  onStart?: (taskResult: TaskResult) => void;
+  /**
+   * Store the attempt's outcome before its signal is sent, so that a receiver that asks the
+   * backend for the result sees it (a database row, an in-memory store).
+   */
   persist?: (taskResult: TaskResult) => Promise<void>;
   /** Give a retried attempt a later `runAfter` from the task's backoff. @defaultValue backend.supportsDefer */
   deferRetries?: boolean;
@@ -169,9 +186,10 @@ export async function runTaskAttempt<TReturn>(
   if (current.status === TaskResultStatus.READY) {
     current = startAttempt(current, workerId, options.startedAt).result;
   }
+  options.onStart?.(current);
   const controller = new AbortController();
   // Registered before taskStarted, so that a receiver can cancel the attempt it is told of.
-  attempts?.add(current.id, controller);
+  attempts?.add(current.id, controller, options.onAbort);
   // Sent for a result that the backend's claim made RUNNING (a database UPDATE), too.
   sendTransitionSignal({ result: current, signal: taskStarted, retryAt: null }, sender);
 
@@ -186,7 +204,9 @@ export async function runTaskAttempt<TReturn>(
     timeout === null
       ? undefined
       : setTimeout(() => {
-          controller.abort(new TaskTimeout(timeout));
+          const reason = new TaskTimeout(timeout);
+          controller.abort(reason);
+          options.onAbort?.(reason);
         }, timeout * 1000);
 
   let outcome: Outcome;
@@ -231,26 +251,4 @@ export async function runTaskAttempt<TReturn>(
     );
   }
   return transition.result as TaskResult<TReturn>;
-}
-
-/**
- * Mark `taskResult` as RUNNING for a new attempt, in place.
- * @deprecated Use `startAttempt`, which returns the next result.
- */
-export function markAttemptStarted(taskResult: TaskResult, workerId: string, now: Date): void {
-  updateTaskResult(taskResult, taskResultFields(startAttempt(taskResult, workerId, now).result));
-}
-
-/**
- * Record a failed attempt in place: READY for a retry, or FAILED.
- * @deprecated Use `fail`, which returns the next result and the signal to send.
- */
-export function recordAttemptFailure(
-  taskResult: TaskResult,
-  error: TaskError,
-  defer: boolean,
-  now = new Date(),
-): void {
-  const next = fail(taskResult, error, { now, deferRetry: defer }).result;
-  updateTaskResult(taskResult, taskResultFields(next));
 }

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { TaskModuleImportError } from './exceptions.ts';
 
 /**
  * Turn a `taskModules` entry into a URL string that `import()` accepts from anywhere:
@@ -26,9 +27,12 @@ export async function loadTaskModules(modules: readonly (string | URL)[]): Promi
     try {
       await import(specifier);
     } catch (error) {
-      throw new Error(`Could not import task module '${specifier}': ${(error as Error).message}`, {
-        cause: error,
-      });
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TaskModuleImportError(
+        specifier,
+        `Could not import task module '${specifier}': ${reason}`,
+        { cause: error },
+      );
     }
     loaded.push(specifier);
   }

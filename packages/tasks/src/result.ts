@@ -21,11 +21,9 @@ export interface TaskResultFields<TReturn = unknown> {
   returnValue?: TReturn | undefined;
 }
 
-let writeFields: <TReturn>(
-  result: TaskResult<TReturn>,
-  changes: Partial<TaskResultFields<TReturn>>,
-) => void;
 let readFields: <TReturn>(result: TaskResult<TReturn>) => Readonly<TaskResultFields<TReturn>>;
+/** Set while {@link adoptFields} constructs a result that keeps its fields object as it is. */
+let adopting = false;
 
 /**
  * The state of one enqueued task. It is read-only to its users (as Django's frozen
@@ -36,14 +34,11 @@ export class TaskResult<TReturn = unknown> {
   #fields: TaskResultFields<TReturn>;
 
   static {
-    writeFields = (result, changes) => {
-      result.#fields = { ...result.#fields, ...changes };
-    };
     readFields = (result) => result.#fields;
   }
 
   constructor(fields: TaskResultFields<TReturn>) {
-    this.#fields = { ...fields };
+    this.#fields = adopting ? fields : { ...fields };
   }
 
   /** Unique id, a string of fewer than 64 characters. */
@@ -133,24 +128,14 @@ export class TaskResult<TReturn = unknown> {
   }
 }
 
-/**
- * Change a result's fields in place.
- * @deprecated Results are changed through the transitions of `@djtasks/tasks/backend`
- * (`startAttempt`, `succeed`, `fail`, …), which return a new result.
- */
-export function updateTaskResult<TReturn>(
-  result: TaskResult<TReturn>,
-  changes: Partial<TaskResultFields<TReturn>>,
-): void {
-  writeFields(result, changes);
-}
-
-/** The fields of `result`, with `changes` applied: for building the next result of a transition. */
-export function taskResultFields<TReturn>(
-  result: TaskResult<TReturn>,
-  changes: Partial<TaskResultFields<TReturn>> = {},
-): TaskResultFields<TReturn> {
-  return { ...readFields(result), ...changes };
+/** A result holding `fields` itself (not a copy): for a fields object built fresh here. */
+function adoptFields<TReturn>(fields: TaskResultFields<TReturn>): TaskResult<TReturn> {
+  adopting = true;
+  try {
+    return new TaskResult(fields);
+  } finally {
+    adopting = false;
+  }
 }
 
 /** A copy of `result` with `changes` applied; `result` itself is unchanged. */
@@ -158,7 +143,8 @@ export function withTaskResultChanges<TReturn>(
   result: TaskResult<TReturn>,
   changes: Partial<TaskResultFields<TReturn>>,
 ): TaskResult<TReturn> {
-  return new TaskResult(taskResultFields(result, changes));
+  // One object built here and adopted as it is: this runs for every transition and signal.
+  return adoptFields({ ...readFields(result), ...changes });
 }
 
 /** A deep enough copy of `result` that changing one never shows in the other. */

@@ -1,3 +1,4 @@
+import { InvalidTask } from './exceptions.ts';
 import type { TaskError } from './task-error.ts';
 
 /**
@@ -24,13 +25,13 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
   const { baseMs = 1000, maxMs = 3_600_000, factor = 2, jitter = 0.5 } = options;
   for (const [name, value] of Object.entries({ baseMs, maxMs, factor, jitter })) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new RangeError(
+      throw new InvalidTask(
         `exponentialBackoff: ${name} must be a finite number >= 0 (got ${String(value)})`,
       );
     }
   }
   if (jitter > 1)
-    throw new RangeError(`exponentialBackoff: jitter must be between 0 and 1 (got ${jitter})`);
+    throw new InvalidTask(`exponentialBackoff: jitter must be between 0 and 1 (got ${jitter})`);
   return (attempt) => {
     const delay = Math.min(maxMs, baseMs * factor ** Math.max(0, attempt - 1));
     return Math.round(delay * (1 - jitter) + delay * jitter * Math.random());

@@ -1,8 +1,8 @@
 import { InvalidTask } from './exceptions.ts';
-import type { Task } from './task.ts';
+import type { AnyTask } from './task.ts';
 
 interface Entry {
-  task: Task<any, any, any>;
+  task: AnyTask;
   definedAt: string;
 }
 
@@ -12,7 +12,7 @@ const tasksByName = new Map<string, Entry>();
  * Record `task` under its name. A second, different definition under the same name is an
  * error that names both; the same definition evaluated again (a module re-imported) replaces it.
  */
-export function registerTask(task: Task<any, any, any>, definedAt: string): void {
+export function registerTask(task: AnyTask, definedAt: string): void {
   const existing = tasksByName.get(task.name);
   if (existing && existing.definedAt !== definedAt) {
     throw new InvalidTask(
@@ -24,7 +24,7 @@ export function registerTask(task: Task<any, any, any>, definedAt: string): void
 }
 
 /** The task defined under `name` in this process (or thread), if any. */
-export function getRegisteredTask(name: string): Task<any, any, any> | undefined {
+export function getRegisteredTask(name: string): AnyTask | undefined {
   return tasksByName.get(name)?.task;
 }
 

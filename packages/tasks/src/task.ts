@@ -18,6 +18,13 @@ export type TaskArgs = readonly JsonValue[];
 /** What a task may return: a JSON value, or nothing (stored as `null`). */
 export type TaskReturn = JsonValue | void | undefined;
 
+/**
+ * Any task, whatever its arguments and return value: what registries and backends hold.
+ * (`func` takes the task's own parameters, and a function's parameters only narrow, so no
+ * narrower type admits every task.)
+ */
+export type AnyTask = Task<any, unknown, any>;
+
 /** Options of `task(options, fn)`. */
 export interface TaskOptions {
   /** The stable, unique name workers find the task by. @defaultValue the function's name */
@@ -159,7 +166,7 @@ export class Task<
   }
 
   /** The backend instance for this task's alias. */
-  getBackend(): BaseTaskBackend {
+  getBackend(): BaseTaskBackend<unknown> {
     return taskBackends.get(this.backend);
   }
 }
@@ -175,7 +182,7 @@ function validRunAfter(runAfter: Date | null): Date | null {
  * stored data or for a retry, so that a queue or backend removed from the configuration
  * since then cannot make it unreadable. Returns `task` itself when nothing changes.
  */
-export function rebuildTask<T extends Task<any, any, any>>(
+export function rebuildTask<T extends AnyTask>(
   task: T,
   changes: {
     priority?: number;
@@ -234,7 +241,7 @@ export function task<TArgs extends TaskArgs, TReturn extends TaskReturn>(
 export function task(
   optionsOrFn: TaskOptions | ((...args: any[]) => unknown),
   maybeFn?: (...args: any[]) => unknown,
-): Task<any, unknown, any> {
+): AnyTask {
   const [options, fn] =
     typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn];
   if (typeof options !== 'object' || options === null) {
@@ -305,5 +312,7 @@ export function task(
     func: fn,
   });
   registerTask(defined, definitionSite());
+  // The overloads above give the task its types from `fn`; this body only sees them erased.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-return
   return defined;
 }

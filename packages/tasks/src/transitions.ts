@@ -15,7 +15,7 @@ import { getTaskLogger } from './log.ts';
 import { withTaskResultChanges, type TaskResult } from './result.ts';
 import { taskFinished, taskStarted, type TaskSignal } from './signals.ts';
 import { TaskResultStatus } from './status.ts';
-import { rebuildTask, type Task } from './task.ts';
+import { rebuildTask, type AnyTask } from './task.ts';
 import { TaskError } from './task-error.ts';
 
 /** What a transition returns: the next result, and the signal to send for it (or `null`). */
@@ -53,7 +53,7 @@ const finished = <T>(result: TaskResult<T>): Transition<T> => ({
   retryAt: null,
 });
 
-function expectStatus(result: TaskResult<any>, expected: TaskResultStatus, action: string): void {
+function expectStatus(result: TaskResult, expected: TaskResultStatus, action: string): void {
   if (result.status !== expected) {
     throw new InvalidTask(
       `Cannot ${action} task result '${result.id}' (${result.task.name}): it is ${result.status}, not ${expected}.`,
@@ -65,11 +65,7 @@ function expectStatus(result: TaskResult<any>, expected: TaskResultStatus, actio
  * The delay in milliseconds before the attempt after `attempt`, or `null` when the task
  * must not be retried (no attempts left, or its backoff declines or misbehaves).
  */
-export function retryDelay(
-  task: Task<any, any, any>,
-  attempt: number,
-  error: TaskError,
-): number | null {
+export function retryDelay(task: AnyTask, attempt: number, error: TaskError): number | null {
   if (attempt >= task.maxAttempts) return null;
   try {
     const delay = task.backoff(attempt, error);
@@ -193,13 +189,13 @@ export function cancel<T>(result: TaskResult<T>, now: Date = new Date()): Transi
 
 /** Send the transition's signal, if any, with `sender` (the backend's class). */
 export function sendTransitionSignal(
-  transition: Transition<any>,
+  transition: Transition<unknown>,
   sender: abstract new (...args: never[]) => unknown,
 ): void {
   // Receivers get their own copy: one that calls refresh() or cancel() on it must not
   // change the result the backend goes on with.
   transition.signal?.send({
     sender,
-    taskResult: withTaskResultChanges(transition.result as TaskResult, {}),
+    taskResult: withTaskResultChanges(transition.result, {}),
   });
 }

@@ -14,6 +14,7 @@ import {
   TaskCancelled,
   TaskException,
   TaskJsonError,
+  TaskModuleImportError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
   TaskTimeout,
@@ -22,7 +23,7 @@ import {
 import type { JsonValue } from './json.ts';
 import { TaskResult } from './result.ts';
 import { isTaskResultStatus, TaskResultStatus } from './status.ts';
-import { rebuildTask, type Task } from './task.ts';
+import { rebuildTask, type AnyTask, type Task } from './task.ts';
 import { getRegisteredTask, registeredTaskNames } from './task-registry.ts';
 import { TaskError } from './task-error.ts';
 
@@ -66,7 +67,7 @@ export interface ExceptionData extends TaskErrorData {
 const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
 
 /** Turn `result` into plain JSON data. */
-export function taskResultToData(result: TaskResult<any>): TaskResultData {
+export function taskResultToData(result: TaskResult): TaskResultData {
   const { task } = result;
   const data: TaskResultData = {
     id: result.id,
@@ -96,7 +97,7 @@ export interface DecodeOptions {
    * The task as defined, when the caller has it already; otherwise it is looked up by
    * `taskName` among the tasks defined in this process (or thread).
    */
-  task?: Task<any, any, any>;
+  task?: AnyTask;
   /** Where to look for a task that is not defined, for the error message. */
   taskModules?: readonly string[];
 }
@@ -186,6 +187,8 @@ const EXCEPTIONS: Record<string, (message: string, fields: Record<string, string
   TaskResultDoesNotExist: (message) => new TaskResultDoesNotExist(message),
   TaskResultMismatch: (message) => new TaskResultMismatch(message),
   WorkerLost: (message) => new WorkerLost(message),
+  TaskModuleImportError: (message, fields) =>
+    new TaskModuleImportError(fields.module ?? '', message),
   TaskJsonError: (message, fields) => {
     const path = String(fields.path);
     return new TaskJsonError(path, message.slice(path.length + 2));
@@ -272,6 +275,8 @@ class Reader {
 
   /** The value at a path like `errors[1].message`. */
   value(path: string): unknown {
+    // Most reads are top-level fields: no path to split (this runs for every task a thread runs).
+    if (!path.includes('.') && !path.includes('[')) return this.#data[path];
     let value: unknown = this.#data;
     for (const part of path.split(/\.|\[|\]\.?/).filter((p) => p !== '')) {
       if (typeof value !== 'object' || value === null) return undefined;

@@ -40,7 +40,9 @@ describe('the packed @djtasks/tasks', { timeout: 180_000 }, () => {
       ],
       scratch,
     );
-  });
+    // A hook does not take the describe block's timeout: packing (which builds) and installing
+    // run up to 120 s each on a loaded machine.
+  }, 300_000);
 
   afterAll(() => {
     rmSync(scratch, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { InvalidTask, InvalidTaskBackend, TaskBackendUnsupported } from '../exceptions.ts';
 import type { TaskResult } from '../result.ts';
-import type { Task, TaskArgs } from '../task.ts';
+import type { AnyTask, Task, TaskArgs } from '../task.ts';
 import { checkPriority, checkRunAfter } from '../validation.ts';
 
 /** What every backend is constructed with, from its entry in the configuration. */
@@ -51,7 +51,7 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   }
 
   /** Throw `InvalidTask` if this backend cannot run `task` as it is defined. */
-  validateTask(task: Task<any, any, any>): void {
+  validateTask(task: AnyTask): void {
     checkPriority(task.priority);
     if (task.priority !== 0 && !this.supportsPriority) {
       throw new InvalidTask(

@@ -2,8 +2,8 @@ import { TaskResultDoesNotExist } from '../exceptions.ts';
 import { copyTaskResult, createTaskResult, type TaskResult } from '../result.ts';
 import { taskEnqueued } from '../signals.ts';
 import type { Task, TaskArgs } from '../task.ts';
-import { cancel, sendTransitionSignal } from '../transitions.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
+import { loadLifecycle } from './load-lifecycle.ts';
 
 /**
  * Stores enqueued tasks without running them, for tests. Results stay READY (or become
@@ -15,7 +15,7 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
   override readonly supportsRetries: boolean = true;
   override readonly supportsTimeout: boolean = true;
   override readonly supportsCancel: boolean = true;
-  readonly #results: TaskResult<any>[] = [];
+  readonly #results: TaskResult[] = [];
 
   constructor(init: BackendInit<Record<string, never>>) {
     super(init);
@@ -42,8 +42,8 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
     return this.#results[this.#indexOf(id)]!;
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async cancel(id: string): Promise<TaskResult> {
+    const { cancel, sendTransitionSignal } = (await loadLifecycle()).transitions;
     const index = this.#indexOf(id);
     const transition = cancel(this.#results[index]!);
     this.#results[index] = transition.result;

@@ -6,12 +6,7 @@ import { taskEnqueued } from '../signals.ts';
 import { TaskResultStatus } from '../status.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
-
-// The lifecycle is loaded on the first enqueue, not with this class: the default
-// configuration names this backend, and defining a task must not load the task runner.
-let runner: Promise<[typeof import('../lifecycle.ts'), typeof import('../transitions.ts')]>;
-const loadRunner = () =>
-  (runner ??= Promise.all([import('../lifecycle.ts'), import('../transitions.ts')]));
+import { loadedLifecycle, loadLifecycle } from './load-lifecycle.ts';
 
 /**
  * Runs each task inside `enqueue`, in the caller's process, and resolves with the finished
@@ -31,7 +26,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
   /** One id for every attempt this backend instance runs. */
   readonly workerId = randomId();
   /** The results `enqueue` is running now, by id, in their latest state. */
-  readonly #live = new Map<string, TaskResult<any>>();
+  readonly #live = new Map<string, TaskResult>();
   #attempts: RunningAttempts | undefined;
 
   constructor(init: BackendInit<Record<string, never>>) {
@@ -43,7 +38,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
     let result = createTaskResult(task, args);
-    const [{ invokeTask, RunningAttempts, runTaskAttempt }] = await loadRunner();
+    const { invokeTask, RunningAttempts, runTaskAttempt } = (await loadLifecycle()).lifecycle;
     const attempts = (this.#attempts ??= new RunningAttempts());
     const { id } = result;
     this.#live.set(id, result);
@@ -51,19 +46,22 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
       taskEnqueued.send({ sender: ImmediateBackend, taskResult: result });
       for (;;) {
         // A cancel() that came before this attempt has already made the result CANCELLED.
-        result = this.#live.get(id)!;
+        result = this.#live.get(id)! as TaskResult<TReturn>;
         if (result.status !== TaskResultStatus.READY) break;
         result = await runTaskAttempt(result, {
           backend: this,
           workerId: this.workerId,
           deferRetries: false,
           attempts,
-          execute: (running, signal) => {
+          execute: invokeTask,
+          onStart: (running) => {
             this.#live.set(id, running);
-            return invokeTask(running, signal);
+          },
+          // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
+          persist: async (next) => {
+            this.#live.set(id, next);
           },
         });
-        this.#live.set(id, result);
       }
       return result;
     } finally {
@@ -71,16 +69,20 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async cancel(id: string): Promise<TaskResult> {
-    const [, { cancel, sendTransitionSignal }] = await loadRunner();
+    // No await before the READY check: a cancel from a taskEnqueued receiver must land before
+    // enqueue starts the first attempt. A live result means enqueue has loaded the lifecycle.
     const live = this.#live.get(id);
-    if (!live) {
+    const loaded = loadedLifecycle();
+    if (!live || !loaded) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' is not running on backend '${this.alias}' (ImmediateBackend keeps no results, so only a task that enqueue() is running can be cancelled).`,
       );
     }
     if (this.#attempts?.abort(id, new TaskCancelled(id))) return copyTaskResult(live);
     if (live.status === TaskResultStatus.READY) {
+      const { cancel, sendTransitionSignal } = loaded.transitions;
       const transition = cancel(live);
       this.#live.set(id, transition.result);
       sendTransitionSignal(transition, ImmediateBackend);

@@ -330,6 +330,36 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
         for (const event of seen) expect(event.sender).toBe(backend().constructor);
       });
 
+      it('stores each state before its signal is sent, so receivers can read it', async (context) => {
+        if (!backend().supportsGetResult) return context.skip();
+        const read: Promise<string>[] = [];
+        const reader = ({ taskResult }: TaskSignalPayload): void => {
+          if (taskResult.task.name !== addNumbers.name) return;
+          // Read asynchronously: by then a started task may have finished, never gone back to READY.
+          read.push(
+            backend()
+              .getResult(taskResult.id)
+              .then((stored) =>
+                taskResult.status === 'RUNNING'
+                  ? `RUNNING:${stored.status === 'READY' ? 'READY' : 'RUNNING or later'}`
+                  : `${taskResult.status}:${stored.status}`,
+              ),
+          );
+        };
+        taskStarted.connect(reader);
+        taskFinished.connect(reader);
+        try {
+          await finished(await addNumbers.enqueue(3, 4));
+          expect(await Promise.all(read)).toEqual([
+            'RUNNING:RUNNING or later',
+            'SUCCESSFUL:SUCCESSFUL',
+          ]);
+        } finally {
+          taskStarted.disconnect(reader);
+          taskFinished.disconnect(reader);
+        }
+      });
+
       it('keeps running tasks when a signal receiver throws', async () => {
         const broken = (): void => {
           throw new Error('receiver failed');
