@@ -401,6 +401,8 @@ export class Worker {
   }
 
   #waitForWake(): Promise<void> {
+    // A stop that came while the loop was busy (claiming) found no wait to end: do not start one.
+    if (this.#stopping) return Promise.resolve();
     const now = Date.now();
     let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#pollIntervalMs;
     if (this.#nextDueAt !== Number.POSITIVE_INFINITY)
