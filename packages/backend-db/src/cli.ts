@@ -372,6 +372,10 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     console.error(name === undefined ? USAGE : `djtasks: unknown command '${name}'\n\n${USAGE}`);
     return 2;
   }
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     const config = await loadConfig(configPath);
     configureTasks({ ...config, logger: config.logger ?? consoleLogger(verbosity) });

@@ -234,6 +234,9 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
       );
       expect(await main(['--config', '/nonexistent/djtasks.config.ts', 'worker'])).toBe(2);
       expect(await main(['frobnicate'])).toBe(2);
+      for (const command of ['worker', 'migrate', 'prune', 'status']) {
+        expect(await main([command, '--help'])).toBe(0);
+      }
     });
   });
 }
