@@ -60,3 +60,8 @@ export function describeValue(value: unknown): string {
   }
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
+
+/** A `Worker` option that is not valid; the message names it and the value given. */
+export class InvalidWorkerOptions extends TaskException {
+  override name = 'InvalidWorkerOptions';
+}

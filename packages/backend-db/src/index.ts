@@ -21,7 +21,12 @@ export {
 } from './schema.ts';
 export { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
 export { prune, status, type PruneRequest } from './admin.ts';
-export { BadTaskRow, DatabaseConfigurationError, UnreadableTimestamp } from './errors.ts';
-export type { QueueStatus } from './queries.ts';
+export {
+  BadTaskRow,
+  DatabaseConfigurationError,
+  InvalidWorkerOptions,
+  UnreadableTimestamp,
+} from './errors.ts';
+export type { QueueStatus } from './admin-queries.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

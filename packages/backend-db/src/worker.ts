@@ -1,21 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/sql';
-import {
-  TaskCancelled,
-  TaskException,
-  taskBackends,
-  taskFinished,
-  WorkerLost,
-} from '@djtasks/tasks';
-import {
-  getTaskLogger,
-  invokeTask,
-  randomId,
-  runTaskAttempt,
-  sendTransitionSignal,
-} from '@djtasks/tasks/backend';
+import { InvalidTaskBackend, TaskCancelled, taskBackends, WorkerLost } from '@djtasks/tasks';
+import { getTaskLogger } from '@djtasks/tasks/backend';
 import { DatabaseBackend } from './backend.ts';
-import { Completer, badRowOutcome, outcomeOf } from './completer.ts';
+import { AttemptFenced, runClaimedAttempt, type RunningAttempt } from './attempt.ts';
+import { Completer } from './completer.ts';
 import { connectionInfo } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -25,28 +14,14 @@ import {
   compareClaimOrder,
   nextAvailableAt,
   releaseRows,
-  type AttemptOutcome,
   type ClaimedRow,
-  type QueueFilter,
-} from './queries.ts';
+} from './claim-queries.ts';
+import type { QueueFilter } from './queries.ts';
 import { recoverAbandoned } from './recovery.ts';
 import { runMaintenance } from './maintenance.ts';
-import { BadTaskRow, rowToTaskResult } from './rows.ts';
-import { positive, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
+import { resolveWorkerOptions, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
 
 export type { WorkerOptions, WorkerSummary } from './worker-options.ts';
-
-/** Thrown from `persist` when the row no longer runs the attempt: stops the lifecycle before its signal. */
-class AttemptFenced extends TaskException {
-  override name = 'AttemptFenced';
-}
-
-/** An attempt whose task function runs in this worker. */
-interface RunningAttempt {
-  row: ClaimedRow;
-  /** Aborts this attempt alone (its row was taken back while it ran). */
-  controller: AbortController;
-}
 
 /**
  * Runs the tasks of a `DatabaseBackend`: claims ready rows in batches (up to the free
@@ -90,31 +65,13 @@ export class Worker {
 
   constructor(options: WorkerOptions = {}) {
     this.#options = options;
-    this.workerId = options.workerId ?? randomId();
-    if (this.workerId.trim() === '' || this.workerId.length > 64) {
-      throw new RangeError(`Worker: workerId must be 1 to 64 characters (got '${this.workerId}').`);
-    }
-    this.#concurrency = positive('concurrency', options.concurrency, 10);
-    if (!Number.isInteger(this.#concurrency))
-      throw new RangeError(
-        `Worker: concurrency must be a whole number (got ${this.#concurrency}).`,
-      );
-    // Off by default: a prefetched task of a worker that dies is charged an attempt it never ran.
-    const prefetch = options.prefetch ?? 0;
-    if (!Number.isInteger(prefetch) || prefetch < 0)
-      throw new RangeError(`Worker: prefetch must be a whole number, 0 or more (got ${prefetch}).`);
-    this.#capacity = this.#concurrency + prefetch;
-    // Claim once half the capacity is free, so that claims come in batches while the other half runs.
-    this.#lowWater = Math.max(1, Math.floor(this.#capacity / 2));
-    this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
-    this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000);
-    if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
-    const queues = options.queues ?? ['default'];
-    if (options.excludeQueues?.length && queues !== '*') {
-      throw new RangeError("Worker: excludeQueues can only be used with queues: '*'.");
-    }
-    if (queues !== '*' && queues.length === 0)
-      throw new RangeError('Worker: queues must name at least one queue, or be "*".');
+    const resolved = resolveWorkerOptions(options);
+    this.workerId = resolved.workerId;
+    this.#concurrency = resolved.concurrency;
+    this.#capacity = resolved.capacity;
+    this.#lowWater = resolved.lowWater;
+    this.#pollIntervalMs = resolved.pollIntervalMs;
+    this.#leaseMs = resolved.leaseMs;
   }
 
   /** The backend this worker runs tasks of (resolved from its alias on start). */
@@ -123,7 +80,7 @@ export class Worker {
       const chosen = this.#options.backend ?? 'default';
       const backend = typeof chosen === 'string' ? taskBackends.get(chosen) : chosen;
       if (!(backend instanceof DatabaseBackend)) {
-        throw new Error(
+        throw new InvalidTaskBackend(
           `Backend '${backend.alias}' is not a database backend (it is ${backend.constructor.name}).`,
         );
       }
@@ -431,7 +388,17 @@ export class Worker {
       }
     };
     const attempt: RunningAttempt = { row, controller: new AbortController() };
-    const run = this.#runTask(attempt, freeSlot)
+    const run = runClaimedAttempt({
+      attempt,
+      backend: this.backend,
+      workerId: this.workerId,
+      completer: this.#completer!,
+      shutdown: this.#abortController.signal,
+      freeSlot,
+      onRetry: (availableAt) => {
+        this.#nextDueAt = Math.min(this.#nextDueAt, availableAt.getTime());
+      },
+    })
       .catch((error: unknown) => {
         if (error instanceof AttemptFenced) return; // logged by the completer
         // Never the process, never the batch-mates: the row's lease runs out and recovery
@@ -473,77 +440,6 @@ export class Worker {
         new WorkerLost(`attempt ${attempt.row.attempts} of task ${id} lost its lease`),
       );
     }
-  }
-
-  async #runTask(attempt: RunningAttempt, freeSlot: () => void): Promise<void> {
-    const { row } = attempt;
-    const completer = this.#completer!;
-    let result;
-    try {
-      result = rowToTaskResult(row, this.backend.taskModules);
-    } catch (caught) {
-      const error =
-        caught instanceof BadTaskRow
-          ? caught
-          : new BadTaskRow(row.id, '(row)', `cannot be read: ${(caught as Error).message}`, {
-              cause: caught,
-            });
-      getTaskLogger().error(`worker ${this.workerId}: ${error.message}; marking it FAILED`);
-      freeSlot();
-      const outcome = badRowOutcome(row, error, this.workerId);
-      if (await completer.write(outcome, row.attempts)) this.#badRowFinished(row, outcome);
-      return;
-    }
-    await runTaskAttempt(result, {
-      backend: this.backend,
-      workerId: this.workerId,
-      signal: AbortSignal.any([this.#abortController.signal, attempt.controller.signal]),
-      execute: async (taskResult, signal) => {
-        try {
-          return await invokeTask(taskResult, signal);
-        } finally {
-          freeSlot();
-        }
-      },
-      persist: async (taskResult) => {
-        const outcome = outcomeOf(taskResult, row.claim_token);
-        // A discarded late outcome sends no signal: the attempt that holds the row will.
-        if (!(await completer.write(outcome, row.attempts))) throw new AttemptFenced();
-        if (outcome.status === 'READY' && outcome.availableAt) {
-          this.#nextDueAt = Math.min(this.#nextDueAt, outcome.availableAt.getTime());
-        }
-      },
-    });
-  }
-
-  /**
-   * Send `taskFinished` for a bad row once it is stored FAILED, if what was stored can be read
-   * (the damage was in a column the outcome replaced); otherwise no `TaskResult` can describe it.
-   */
-  #badRowFinished(row: ClaimedRow, outcome: AttemptOutcome): void {
-    let result;
-    try {
-      result = rowToTaskResult(
-        {
-          ...row,
-          status: 'FAILED',
-          errors: outcome.errors,
-          worker_ids: outcome.workerIds,
-          finished_at: outcome.finishedAt,
-          lease_owner: null,
-        },
-        this.backend.taskModules,
-      );
-    } catch {
-      getTaskLogger().warn(
-        `worker ${this.workerId}: task ${row.id} is stored FAILED, but no taskFinished is sent: the row cannot be read`,
-      );
-      return;
-    }
-    sendTransitionSignal(
-      { result, signal: taskFinished, retryAt: null },
-      this.backend.constructor as typeof DatabaseBackend,
-    );
   }
 
   async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
