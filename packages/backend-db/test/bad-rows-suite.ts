@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TaskResultStatus } from '@djtasks/tasks';
 import { BadTaskRow, TASK_RESULT_TABLE } from '../src/index.ts';
-import { countRun } from './fixtures/tasks.ts';
+import { countRun, returnsRefused } from './fixtures/tasks.ts';
 import { RUNS_TABLE } from './fixtures/side-table.ts';
 import { startWorkerProcess, useWorkerDatabase } from './processes.ts';
 
@@ -98,5 +98,47 @@ export function badRowsSuite(dialect: 'sqlite' | 'postgresql'): void {
         }
       },
     );
+
+    it('stores an outcome the database refuses as FAILED (OutcomeNotStored), while the outcomes written with it are stored', async () => {
+      // An app's trigger or constraint that refuses one task's return value.
+      if (pg) {
+        await db.sql(
+          `create function refuse_outcome() returns trigger language plpgsql as $$ begin ` +
+            `if new.return_value = '"refuse me"' then raise exception 'this return value is refused'; end if; ` +
+            `return new; end $$`,
+        );
+        await db.sql(
+          `create trigger refuse_outcome before update on ${TASK_RESULT_TABLE} for each row execute function refuse_outcome()`,
+        );
+      } else {
+        await db.sql(
+          `create trigger refuse_outcome before update on ${TASK_RESULT_TABLE} when new.return_value = '"refuse me"' ` +
+            `begin select raise(abort, 'this return value is refused'); end`,
+        );
+      }
+      try {
+        const good = await countRun.enqueueMany(Array.from({ length: 10 }, () => [] as []));
+        const refused = await returnsRefused.enqueue();
+        const worker = startWorkerProcess(db.url(), [
+          '--batch',
+          '--concurrency',
+          '20',
+          '--worker-id',
+          'batch',
+        ]);
+        expect(await worker.exited, worker.output()).toEqual({ code: 0, signal: null });
+        for (const result of good) {
+          await result.refresh();
+          expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
+        }
+        await refused.refresh();
+        expect(refused.status).toBe(TaskResultStatus.FAILED);
+        expect(refused.errors.map((e) => e.exceptionClassPath)).toEqual(['OutcomeNotStored']);
+        expect(refused.errors[0]!.message).toContain('this return value is refused');
+      } finally {
+        await db.sql(`drop trigger refuse_outcome${pg ? ` on ${TASK_RESULT_TABLE}` : ''}`);
+        if (pg) await db.sql(`drop function refuse_outcome()`);
+      }
+    });
   });
 }
