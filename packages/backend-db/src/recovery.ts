@@ -47,6 +47,7 @@ export async function recoverAbandoned(
   const report: RecoveryReport = { retried: 0, failed: 0 };
   const sender = backend.constructor as typeof DatabaseBackend;
   const rows = await selectAbandoned(em, dialect, backend.alias, now, { tokens: options.tokens });
+  let failuresInARow = 0;
   for (const row of rows) {
     const message =
       options.reason ??
@@ -76,13 +77,25 @@ export async function recoverAbandoned(
         finishedAt: now,
       };
     }
-    const written = await completeRecovered(
-      em,
-      dialect,
-      row,
-      outcome,
-      options.tokens === undefined ? now : null,
-    );
+    let written: boolean;
+    try {
+      written = await completeRecovered(
+        em,
+        dialect,
+        row,
+        outcome,
+        options.tokens === undefined ? now : null,
+      );
+    } catch (error) {
+      // One row the database refuses must not hold back the rows behind it; several failures
+      // in a row mean the database itself is in trouble.
+      if (++failuresInARow >= 3 || rows.length === 1) throw error;
+      getTaskLogger().error(
+        `recovering task ${row.id} failed (${(error as Error).message}); going on with the others`,
+      );
+      continue;
+    }
+    failuresInARow = 0;
     if (!written) continue;
     if (outcome.status === 'READY') report.retried++;
     else report.failed++;
