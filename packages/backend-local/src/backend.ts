@@ -3,7 +3,6 @@ import {
   TaskCancelled,
   TaskResultDoesNotExist,
   TaskResultStatus,
-  TaskTimeout,
   taskEnqueued,
   type JsonValue,
   type Task,
@@ -19,9 +18,7 @@ import {
   RunningAttempts,
   runTaskAttempt,
   sendTransitionSignal,
-  taskResultToData,
   type BackendInit,
-  type TaskResultData,
 } from '@djtasks/tasks/backend';
 import { answerRequest, mirrorBackends } from './answer-requests.ts';
 import {
@@ -29,58 +26,11 @@ import {
   type ThreadPoolBackendOptions,
   type ThreadPoolSettings,
 } from './options.ts';
-import { WorkerPool, type JobSource, type PoolJob } from './pool.ts';
-import type { StopReason } from './protocol.ts';
-import { DeferredQueue, ReadyQueue } from './queues.ts';
+import { Job, stopReasonOf } from './job.ts';
+import { WorkerPool, type JobSource } from './pool.ts';
+import { DeferredTimer } from './deferred-timer.ts';
+import { ReadyQueue } from './queues.ts';
 import { ResultStore } from './results.ts';
-
-/** The longest delay `setTimeout` accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Where a job is: a queue, a thread that holds it, a running attempt, or cancelled. */
-type JobState = 'ready' | 'deferred' | 'held' | 'running' | 'cancelled';
-
-/** One enqueued task on its way through the queues and the threads. */
-class Job implements PoolJob {
-  /** The result in its latest state. */
-  result: TaskResult;
-  /** Order of arrival, for first in first out within a priority. */
-  seq: number;
-  /** When it may run (epoch ms); 0 when it may run now. */
-  due: number;
-  state: JobState = 'ready';
-  /** Settles the running attempt's `execute` with the thread's outcome. */
-  outcome: PromiseWithResolvers<JsonValue> | undefined;
-
-  constructor(result: TaskResult, seq: number) {
-    this.result = result;
-    this.seq = seq;
-    this.due = result.task.runAfter?.getTime() ?? 0;
-  }
-
-  get id(): string {
-    return this.result.id;
-  }
-
-  get name(): string {
-    return this.result.task.name;
-  }
-
-  get priority(): number {
-    return this.result.task.priority;
-  }
-
-  message(): TaskResultData {
-    return taskResultToData(this.result);
-  }
-}
-
-/** Why an attempt's signal aborted, as the thread is told. */
-function stopReasonOf(reason: Error): StopReason {
-  return reason instanceof TaskTimeout
-    ? { kind: 'timeout', timeout: reason.timeout }
-    : { kind: 'cancel' };
-}
 
 /** What a `ThreadPoolBackend` holds right now. */
 export interface ThreadPoolStats {
@@ -114,14 +64,19 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   /** The options in force, defaults filled in. */
   readonly settings: Readonly<ThreadPoolSettings>;
-  readonly #results: ResultStore;
+  /** Every task not forgotten yet, with its result in its latest state. */
+  readonly #results: ResultStore<Job>;
   readonly #ready = new ReadyQueue<Job>();
-  readonly #deferred = new DeferredQueue<Job>();
+  readonly #deferred = new DeferredTimer<Job>((due) => {
+    for (const job of due) {
+      job.state = 'ready';
+      this.#ready.push(job);
+    }
+    this.#requestDispatch();
+  });
   readonly #attempts = new Set<Promise<unknown>>();
   /** The running attempts, so that `cancel()` can abort one. */
   readonly #running = new RunningAttempts();
-  /** The jobs not finished yet, by id: where `cancel()` finds them. */
-  readonly #jobs = new Map<string, Job>();
   /** What the pool takes jobs from: the ready queue, marking each job it takes as held. */
   readonly #source: JobSource<Job> = ((ready: ReadyQueue<Job>) => ({
     get length() {
@@ -136,8 +91,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }))(this.#ready);
   #pool: WorkerPool<Job> | undefined;
   #seq = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #timerDue = Number.POSITIVE_INFINITY;
   #dispatchQueued = false;
   #closing: Promise<void> | undefined;
   /** Tasks that will not run because the backend closed; logged once closed. */
@@ -195,7 +148,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async getResult(id: string): Promise<TaskResult> {
-    const result = this.#results.get(id);
+    const result = this.#results.get(id)?.result;
     if (!result) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
@@ -212,31 +165,27 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
    */
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
   override async cancel(id: string): Promise<TaskResult> {
-    const job = this.#jobs.get(id);
+    const job = this.#results.get(id);
     if (job?.state === 'running') {
       this.#running.abort(id, new TaskCancelled(id));
       return copyTaskResult(job.result);
     }
-    const result = job?.result ?? this.#results.get(id);
-    if (!result) {
+    if (!job) {
       throw new TaskResultDoesNotExist(
         `Task result '${id}' does not exist on backend '${this.alias}' (ThreadPoolBackend keeps ` +
           `results in memory, only the ${this.settings.maxResults} most recently finished, and none across restarts).`,
       );
     }
-    const transition = cancel(result);
-    if (transition.signal === null) return copyTaskResult(result);
-    if (job) {
-      if (job.state === 'ready') this.#ready.remove(job);
-      else if (job.state === 'deferred') this.#deferred.remove(job);
-      else if (job.state === 'held') {
-        this.#pool?.stop(job, { kind: 'cancel' }, this.settings.abortTimeoutMs);
-      }
-      job.state = 'cancelled';
-      job.result = transition.result;
-      this.#jobs.delete(id);
+    // Throws TaskAlreadyFinished for a finished task; returns a CANCELLED one as it is.
+    const transition = cancel(job.result);
+    if (transition.signal === null) return copyTaskResult(job.result);
+    if (job.state === 'ready') this.#ready.remove(job);
+    else if (job.state === 'deferred') this.#deferred.remove(job);
+    else if (job.state === 'held') {
+      this.#pool?.stop(job, { kind: 'cancel' }, this.settings.abortTimeoutMs);
     }
-    this.#results.add(transition.result);
+    job.state = 'cancelled';
+    job.result = transition.result;
     sendTransitionSignal(transition, this.#sender);
     this.#results.finished(id);
     return copyTaskResult(transition.result);
@@ -252,8 +201,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }
 
   async #shutdown(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     for (const job of [...this.#ready.drain(), ...this.#deferred.drain()]) {
       this.#lost.push(job.result);
     }
@@ -284,8 +231,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
 
   #accept(result: TaskResult): void {
     const job = new Job(result, this.#seq++);
-    this.#results.add(result);
-    this.#jobs.set(result.id, job);
+    this.#results.add(job);
     taskEnqueued.send({ sender: this.#sender, taskResult: result });
     // A taskEnqueued receiver may have cancelled it already.
     if (job.state === 'ready') this.#schedule(job);
@@ -301,7 +247,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     if (job.due > Date.now()) {
       job.state = 'deferred';
       this.#deferred.push(job);
-      this.#armTimer();
       return;
     }
     job.state = 'ready';
@@ -317,33 +262,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       this.#dispatchQueued = false;
       if (!this.#closing) this.#poolOrCreate().dispatch();
     });
-  }
-
-  /** One timer, set for the earliest deferred task; nothing polls. */
-  #armTimer(): void {
-    const next = this.#deferred.nextDue;
-    if (next === undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerDue = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerDue <= next) return;
-    clearTimeout(this.#timer);
-    this.#timerDue = next;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerDue = Number.POSITIVE_INFINITY;
-        for (const job of this.#deferred.takeDue(Date.now())) {
-          job.state = 'ready';
-          this.#ready.push(job);
-        }
-        this.#armTimer();
-        if (this.#ready.length > 0) this.#requestDispatch();
-      },
-      Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS),
-    );
   }
 
   #poolOrCreate(): WorkerPool<Job> {
@@ -364,9 +282,6 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
           if (job.state === 'cancelled') return;
           job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
-          // Handled by the attempt's execute; this keeps a rejection from being unhandled if
-          // the attempt failed before it got there.
-          outcome.promise.catch(() => {});
           job.outcome = outcome;
           this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
         },
@@ -432,13 +347,11 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       abortGraceMs: Number.POSITIVE_INFINITY,
       onStart: (running) => {
         job.result = running;
-        this.#results.add(running);
       },
       // Stored before taskFinished is sent, so that its receivers can read it with getResult.
       // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
       persist: async (next) => {
         job.result = next;
-        this.#results.add(next);
       },
       // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
       onAbort: (reason) => {
@@ -452,6 +365,9 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       },
       (error: unknown) => {
         this.#attempts.delete(attempt);
+        // The attempt failed before its execute took the thread's outcome: when the thread
+        // reports, that outcome must not become an unhandled rejection.
+        job.outcome?.promise.catch(() => {});
         getTaskLogger().error(`ThreadPoolBackend '${this.alias}': task attempt failed`, error);
       },
     );
@@ -461,11 +377,11 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #afterAttempt(job: Job): void {
     const { result } = job;
     if (result.isFinished) {
-      this.#jobs.delete(result.id);
+      job.state = 'finished';
       this.#results.finished(result.id);
     } else if (result.status === TaskResultStatus.READY) {
       if (this.#closing) {
-        this.#jobs.delete(result.id);
+        job.state = 'finished';
         this.#lost.push(result);
       } else {
         job.seq = this.#seq++;

@@ -8,6 +8,7 @@ import {
   type TaskResultData,
 } from '@djtasks/tasks/backend';
 import { WorkerThreadError } from './errors.ts';
+import { PoolThread, threadEndError, type PoolJob } from './pool-thread.ts';
 import type {
   ForwardedRequest,
   FromThread,
@@ -18,13 +19,7 @@ import type {
   ToThread,
 } from './protocol.ts';
 
-/** What the pool needs to know of a queued task attempt. */
-export interface PoolJob {
-  readonly id: string;
-  readonly name: string;
-  /** The READY result the thread runs, as wire data. */
-  message(): TaskResultData;
-}
+export type { PoolJob } from './pool-thread.ts';
 
 /** Where the pool takes jobs from, in the order they should run. */
 export interface JobSource<J extends PoolJob> {
@@ -75,36 +70,6 @@ const THREAD_URL = new URL(
   import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js',
   import.meta.url,
 );
-
-interface Held<J> {
-  job: J;
-  predictedUs: number;
-  started: boolean;
-}
-
-class PoolThread<J extends PoolJob> {
-  readonly worker: Worker;
-  readonly workerId: string;
-  /** The jobs handed to this thread and not settled, in the order it runs them. */
-  readonly held = new Map<string, Held<J>>();
-  /** Predicted microseconds of the held jobs, the running one included. */
-  heldUs = 0;
-  ready = false;
-  crash: Error | undefined;
-  initError: Error | undefined;
-  /** Set when the pool terminates the thread because a task ignored its stop: which and why. */
-  stopped: { name: string; reason: StopReason } | undefined;
-  readonly exited: Promise<void>;
-  markExited!: () => void;
-
-  constructor(worker: Worker, workerId: string) {
-    this.worker = worker;
-    this.workerId = workerId;
-    this.exited = new Promise((resolve) => {
-      this.markExited = resolve;
-    });
-  }
-}
 
 /** The worker threads of one `ThreadPoolBackend`: spawning, handing out tasks, replacing crashed threads. */
 export class WorkerPool<J extends PoolJob> {
@@ -328,7 +293,7 @@ export class WorkerPool<J extends PoolJob> {
     }
     for (const held of thread.held.values()) {
       if (held.started) {
-        this.#events.settled(held.job, { error: this.#threadEndError(thread, code) });
+        this.#events.settled(held.job, { error: threadEndError(thread, code, this.#terminating) });
       } else if (this.#initError && !this.#closing) {
         this.#events.unrunnable(held.job, this.#initError.workerId, this.#initError.error);
       } else {
@@ -372,35 +337,6 @@ export class WorkerPool<J extends PoolJob> {
       timer.unref();
       return;
     }
-  }
-
-  #threadEndError(thread: PoolThread<J>, code: number): WorkerThreadError {
-    let error: WorkerThreadError;
-    if (thread.stopped) {
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} was terminated because task '${thread.stopped.name}' ` +
-          `ignored the signal of its ${thread.stopped.reason.kind === 'timeout' ? 'timeout' : 'cancellation'}.`,
-      );
-    } else if (this.#terminating) {
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} was terminated by close(): the task neither finished ` +
-          `within closeTimeoutMs nor stopped within abortTimeoutMs after its signal fired.`,
-      );
-    } else if (thread.crash) {
-      const crash = thread.crash as Error & { code?: string };
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} crashed while running the task: ` +
-          `${crash.code ? `${crash.code}: ` : ''}${crash.message}`,
-        { cause: crash },
-      );
-      if (crash.stack) error.stack = `${error.stack ?? ''}\nCaused by: ${crash.stack}`;
-    } else {
-      error = new WorkerThreadError(
-        `The worker thread ${thread.workerId} exited with code ${code} while running the task ` +
-          `(process.exit() in a task ends its thread; the pool starts another).`,
-      );
-    }
-    return error;
   }
 
   /**

@@ -1,12 +1,12 @@
-import type { TaskResult } from '@djtasks/tasks';
 import { FifoQueue } from './queues.ts';
 
 /**
- * The results this backend knows, by id. Results that are READY or RUNNING are always
- * kept; of the finished ones, only the `maxResults` that finished last.
+ * The tasks this backend knows (each holds its result in its latest state), by id. Those
+ * that are READY or RUNNING are always kept; of the finished ones, only the `maxResults` that
+ * finished last.
  */
-export class ResultStore {
-  readonly #results = new Map<string, TaskResult>();
+export class ResultStore<T extends { readonly id: string }> {
+  readonly #results = new Map<string, T>();
   /** Ids of finished results, in the order they finished. */
   readonly #finished = new FifoQueue<string>();
   readonly #maxResults: number;
@@ -20,11 +20,11 @@ export class ResultStore {
     return this.#results.size;
   }
 
-  add(result: TaskResult): void {
-    this.#results.set(result.id, result);
+  add(entry: T): void {
+    this.#results.set(entry.id, entry);
   }
 
-  get(id: string): TaskResult | undefined {
+  get(id: string): T | undefined {
     return this.#results.get(id);
   }
 

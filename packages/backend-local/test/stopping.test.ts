@@ -58,6 +58,28 @@ describe('ThreadPoolBackend: timeouts and cancellation', () => {
     }
   });
 
+  it('cancels a task a thread holds but has not started: the thread drops it', async () => {
+    const { backend } = useThreadPool({ maxWorkers: 1 });
+    // Teach the pool that blocksThread is short, so that the thread takes several at once.
+    const warmUp = await blocksThread.enqueueMany(Array.from({ length: 30 }, () => [0]));
+    for (const warm of warmUp) await waitForResult(warm);
+    // The first one then blocks the thread while it holds the others.
+    const [first, ...held] = await blocksThread.enqueueMany([[300], [0], [0], [0]]);
+    await waitForResult(first!, { until: (r) => r.status === TaskResultStatus.RUNNING });
+    expect(backend.stats.queued).toBe(3); // handed to the thread, not started
+    const dropped = held[1]!;
+    await dropped.cancel();
+    expect(dropped.status).toBe(TaskResultStatus.CANCELLED);
+    for (const result of [first!, held[0]!, held[2]!]) {
+      await waitForResult(result);
+      expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
+    }
+    const stored = await blocksThread.getResult(dropped.id);
+    expect(stored.status).toBe(TaskResultStatus.CANCELLED);
+    expect(stored.workerIds).toEqual([]);
+    expect(backend.stats).toMatchObject({ queued: 0, running: 0 });
+  });
+
   it('cancels from inside a pool thread through the main thread', async () => {
     useThreadPool({ maxWorkers: 2 });
     const target = await sleeps.using({ runAfter: new Date(Date.now() + 60_000) }).enqueue(1);

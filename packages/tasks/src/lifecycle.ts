@@ -31,44 +31,44 @@ export const DEFAULT_ABORT_GRACE_MS = 1000;
  * right one. Pass one to {@link runTaskAttempt} as `attempts`.
  */
 export class RunningAttempts {
-  readonly #controllers = new Map<string, AbortController>();
-  readonly #onAbort = new Map<string, (reason: Error) => void>();
+  readonly #attempts = new Map<
+    string,
+    { controller: AbortController; onAbort: ((reason: Error) => void) | undefined }
+  >();
 
   /** Whether an attempt of `id` is running. */
   has(id: string): boolean {
-    return this.#controllers.has(id);
+    return this.#attempts.has(id);
   }
 
   /** The number of running attempts. */
   get size(): number {
-    return this.#controllers.size;
+    return this.#attempts.size;
   }
 
   /** Abort the running attempt of `id` with `reason`; false if none runs. */
   abort(id: string, reason: Error): boolean {
-    const controller = this.#controllers.get(id);
-    if (!controller) return false;
-    if (!controller.signal.aborted) {
-      controller.abort(reason);
-      this.#onAbort.get(id)?.(reason);
+    const attempt = this.#attempts.get(id);
+    if (!attempt) return false;
+    if (!attempt.controller.signal.aborted) {
+      attempt.controller.abort(reason);
+      attempt.onAbort?.(reason);
     }
     return true;
   }
 
   /** Abort every running attempt with `reason`. */
   abortAll(reason: Error): void {
-    for (const id of this.#controllers.keys()) this.abort(id, reason);
+    for (const id of this.#attempts.keys()) this.abort(id, reason);
   }
 
   /** Register the attempt of `id`; `onAbort` is called when `abort` aborts it. */
   add(id: string, controller: AbortController, onAbort?: (reason: Error) => void): void {
-    this.#controllers.set(id, controller);
-    if (onAbort) this.#onAbort.set(id, onAbort);
+    this.#attempts.set(id, { controller, onAbort });
   }
 
   delete(id: string): void {
-    this.#controllers.delete(id);
-    this.#onAbort.delete(id);
+    this.#attempts.delete(id);
   }
 }
 

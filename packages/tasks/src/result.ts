@@ -150,7 +150,7 @@ export function withTaskResultChanges<TReturn>(
 /** A deep enough copy of `result` that changing one never shows in the other. */
 export function copyTaskResult<TReturn>(result: TaskResult<TReturn>): TaskResult<TReturn> {
   const fields = readFields(result);
-  return new TaskResult<TReturn>({
+  return adoptFields<TReturn>({
     ...fields,
     args: structuredClone(fields.args),
     errors: [...fields.errors],
@@ -172,7 +172,7 @@ export function createTaskResult<TReturn>(
   args: readonly unknown[],
   options: { id?: string; enqueuedAt?: Date } = {},
 ): TaskResult<TReturn> {
-  return new TaskResult<TReturn>({
+  return adoptFields<TReturn>({
     id: options.id ?? randomId(),
     task,
     status: TaskResultStatus.READY,

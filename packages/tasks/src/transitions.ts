@@ -192,10 +192,13 @@ export function sendTransitionSignal(
   transition: Transition<unknown>,
   sender: abstract new (...args: never[]) => unknown,
 ): void {
-  // Receivers get their own copy: one that calls refresh() or cancel() on it must not
-  // change the result the backend goes on with.
-  transition.signal?.send({
+  const { signal, result } = transition;
+  if (!signal) return;
+  // A result that will move on gets sent as a copy: a receiver that calls refresh() or
+  // cancel() on it must not change the result the backend goes on with. A finished one never
+  // moves again.
+  signal.send({
     sender,
-    taskResult: withTaskResultChanges(transition.result, {}),
+    taskResult: result.isFinished ? result : withTaskResultChanges(result, {}),
   });
 }

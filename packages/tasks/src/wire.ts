@@ -34,7 +34,11 @@ export interface TaskErrorData {
   traceback: string;
 }
 
-/** A `TaskResult` as plain JSON data. */
+/**
+ * A `TaskResult` as plain JSON data. The encoder leaves out a date that is `null`, `errors`
+ * and `workerIds` when empty, and `returnValue` unless SUCCESSFUL (a new task's message is
+ * half the size); the decoder reads a missing one as `null` or `[]`.
+ */
 export interface TaskResultData {
   id: string;
   /** The registered name of the task; the function is found by it when decoding. */
@@ -43,17 +47,17 @@ export interface TaskResultData {
   priority: number;
   queueName: string;
   /** Epoch ms, or `null`. */
-  runAfter: number | null;
+  runAfter?: number | null;
   /** The backend alias. */
   backend: string;
   status: TaskResultStatus;
-  enqueuedAt: number | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  lastAttemptedAt: number | null;
+  enqueuedAt?: number | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+  lastAttemptedAt?: number | null;
   args: JsonValue[];
-  errors: TaskErrorData[];
-  workerIds: string[];
+  errors?: TaskErrorData[];
+  workerIds?: string[];
   /** Present only when `status` is `SUCCESSFUL`. */
   returnValue?: JsonValue;
 }
@@ -64,8 +68,6 @@ export interface ExceptionData extends TaskErrorData {
   fields?: Record<string, string>;
 }
 
-const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
-
 /** Turn `result` into plain JSON data. */
 export function taskResultToData(result: TaskResult): TaskResultData {
   const { task } = result;
@@ -74,17 +76,17 @@ export function taskResultToData(result: TaskResult): TaskResultData {
     taskName: task.name,
     priority: task.priority,
     queueName: task.queueName,
-    runAfter: ms(task.runAfter),
     backend: result.backend,
     status: result.status,
-    enqueuedAt: ms(result.enqueuedAt),
-    startedAt: ms(result.startedAt),
-    finishedAt: ms(result.finishedAt),
-    lastAttemptedAt: ms(result.lastAttemptedAt),
     args: result.args as JsonValue[],
-    errors: result.errors.map((error) => taskErrorToData(error)),
-    workerIds: [...result.workerIds],
   };
+  if (task.runAfter !== null) data.runAfter = task.runAfter.getTime();
+  if (result.enqueuedAt !== null) data.enqueuedAt = result.enqueuedAt.getTime();
+  if (result.startedAt !== null) data.startedAt = result.startedAt.getTime();
+  if (result.finishedAt !== null) data.finishedAt = result.finishedAt.getTime();
+  if (result.lastAttemptedAt !== null) data.lastAttemptedAt = result.lastAttemptedAt.getTime();
+  if (result.errors.length > 0) data.errors = result.errors.map((error) => taskErrorToData(error));
+  if (result.workerIds.length > 0) data.workerIds = [...result.workerIds];
   if (result.status === TaskResultStatus.SUCCESSFUL) {
     data.returnValue = result.returnValue as JsonValue;
   }
@@ -135,15 +137,17 @@ export function taskResultFromData<TReturn = unknown>(
     backend: read.string('backend'),
     runAfter: read.date('runAfter'),
   });
-  const errors = read.array('errors').map((_, index) => {
-    const at = `errors[${index}]`;
+  const errors = read.optionalArray('errors').map((error, index) => {
+    const fields = read.nested(error, `errors[${index}]`);
     return new TaskError({
-      exceptionClassPath: read.string(`${at}.exceptionClassPath`),
-      message: read.string(`${at}.message`),
-      traceback: read.string(`${at}.traceback`),
+      exceptionClassPath: fields.string('exceptionClassPath'),
+      message: fields.string('message'),
+      traceback: fields.string('traceback'),
     });
   });
-  const workerIds = read.array('workerIds').map((_, index) => read.string(`workerIds[${index}]`));
+  const workerIds = read.optionalArray('workerIds');
+  const badWorkerId = workerIds.findIndex((workerId) => typeof workerId !== 'string');
+  if (badWorkerId !== -1) read.nested(workerIds, 'workerIds').string(String(badWorkerId));
   return new TaskResult<TReturn>({
     id,
     task: task as Task<any, TReturn, any>,
@@ -155,7 +159,7 @@ export function taskResultFromData<TReturn = unknown>(
     args: read.array('args') as JsonValue[],
     backend: task.backend,
     errors,
-    workerIds,
+    workerIds: workerIds as string[],
     returnValue:
       status === TaskResultStatus.SUCCESSFUL ? (read.value('returnValue') as TReturn) : undefined,
   });
@@ -255,64 +259,78 @@ export function exceptionFromData(data: ExceptionData): Error {
   return error;
 }
 
-/** Reads checked fields of plain data, throwing `InvalidTaskResultData` that names the field. */
+const isString = (value: unknown): boolean => typeof value === 'string';
+const isFiniteNumber = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isFinite(value);
+const isEpochOrNull = (value: unknown): boolean => value == null || isFiniteNumber(value);
+
+/**
+ * Reads checked fields of plain data, throwing `InvalidTaskResultData` that names the field
+ * (with its place, e.g. `errors[1].message`). It runs for every task a thread runs, so a field
+ * is read directly and a message is built only for a bad one.
+ */
 class Reader {
   readonly #data: Record<string, unknown>;
   readonly #id: string | undefined;
+  readonly #at: string;
 
-  constructor(data: unknown) {
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new InvalidTaskResultData(undefined, 'data', 'must be an object');
+  constructor(data: unknown, id?: string, at = '') {
+    this.#at = at;
+    if (typeof data !== 'object' || data === null || (at === '' && Array.isArray(data))) {
+      throw new InvalidTaskResultData(id, at || 'data', 'must be an object');
     }
     this.#data = data as Record<string, unknown>;
-    const id = this.#data.id;
-    this.#id = typeof id === 'string' ? id : undefined;
+    const ownId = this.#data.id;
+    this.#id = at === '' && typeof ownId === 'string' ? ownId : id;
   }
 
-  bad(field: string, problem: string): InvalidTaskResultData {
-    return new InvalidTaskResultData(this.#id, field, problem);
+  /** A reader of `value`, an object found at `at`. */
+  nested(value: unknown, at: string): Reader {
+    return new Reader(value, this.#id, at);
   }
 
-  /** The value at a path like `errors[1].message`. */
-  value(path: string): unknown {
-    // Most reads are top-level fields: no path to split (this runs for every task a thread runs).
-    if (!path.includes('.') && !path.includes('[')) return this.#data[path];
-    let value: unknown = this.#data;
-    for (const part of path.split(/\.|\[|\]\.?/).filter((p) => p !== '')) {
-      if (typeof value !== 'object' || value === null) return undefined;
-      value = (value as Record<string, unknown>)[part];
-    }
-    return value;
+  bad(key: string, problem: string): InvalidTaskResultData {
+    return new InvalidTaskResultData(this.#id, this.#at ? `${this.#at}.${key}` : key, problem);
   }
 
-  #typed<T>(path: string, check: (value: unknown) => boolean, what: string): T {
-    const value = this.value(path);
+  value(key: string): unknown {
+    return this.#data[key];
+  }
+
+  #typed<T>(key: string, check: (value: unknown) => boolean, what: string): T {
+    const value = this.#data[key];
     if (!check(value)) {
       const got =
         value === undefined ? 'nothing' : (JSON.stringify(value)?.slice(0, 100) ?? typeof value);
-      throw this.bad(path, `must be ${what} (got ${got})`);
+      throw this.bad(key, `must be ${what} (got ${got})`);
     }
     return value as T;
   }
 
-  string(path: string): string {
-    return this.#typed(path, (v) => typeof v === 'string', 'a string');
+  string(key: string): string {
+    return this.#typed(key, isString, 'a string');
   }
 
-  number(path: string): number {
-    return this.#typed(path, (v) => typeof v === 'number' && Number.isFinite(v), 'a number');
+  number(key: string): number {
+    return this.#typed(key, isFiniteNumber, 'a number');
   }
 
-  array(path: string): unknown[] {
-    return this.#typed(path, Array.isArray, 'an array');
+  array(key: string): unknown[] {
+    return this.#typed(key, Array.isArray, 'an array');
   }
 
-  date(path: string): Date | null {
-    const value = this.#typed<number | null>(
-      path,
-      (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
+  /** An array, or `[]` when the field is absent. */
+  optionalArray(key: string): unknown[] {
+    return this.#data[key] === undefined ? [] : this.array(key);
+  }
+
+  /** Epoch milliseconds as a `Date`; `null` when the field is `null` or absent. */
+  date(key: string): Date | null {
+    const value = this.#typed<number | null | undefined>(
+      key,
+      isEpochOrNull,
       'epoch milliseconds or null',
     );
-    return value === null ? null : new Date(value);
+    return value == null ? null : new Date(value);
   }
 }

@@ -112,3 +112,21 @@ describe('statuses and configuration', () => {
     });
   });
 });
+
+describe('timeouts and cancellation', () => {
+  it('takes a timeout at definition and not through using()', () => {
+    const timed = task({ name: 'types.timed', timeout: 5 }, (n: number) => n);
+    expectTypeOf(timed.timeout).toEqualTypeOf<number | null>();
+    // @ts-expect-error: timeout is not a using() option
+    timed.using({ timeout: 1 });
+    // @ts-expect-error: a timeout is a number of seconds
+    task({ name: 'types.badTimeout', timeout: '5s' }, () => {});
+  });
+
+  it('cancels through the result and the backend', () => {
+    expectTypeOf<TaskResult<number>['cancel']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<BaseTaskBackend['cancel']>().returns.toEqualTypeOf<Promise<TaskResult>>();
+    expectTypeOf<BaseTaskBackend['supportsCancel']>().toEqualTypeOf<boolean>();
+    expectTypeOf<BaseTaskBackend['supportsTimeout']>().toEqualTypeOf<boolean>();
+  });
+});

@@ -45,7 +45,7 @@ describe('the wire codec', () => {
       returnValue: { n: 1 },
     });
     expect(data.runAfter).toBe(retried.task.runAfter?.getTime());
-    expect(data.errors[0]).toMatchObject({ exceptionClassPath: 'TypeError', message: 'bad' });
+    expect(data.errors?.[0]).toMatchObject({ exceptionClassPath: 'TypeError', message: 'bad' });
 
     const back = taskResultFromData<{ n: number }>(json);
     expect(back.task.func).toBe(wired.func);
@@ -57,10 +57,29 @@ describe('the wire codec', () => {
     expect(taskResultToData(back)).toEqual(data);
   });
 
-  it('keeps no returnValue unless SUCCESSFUL', () => {
-    const data = taskResultToData(createTaskResult(wired, [{ n: 2 }]));
-    expect('returnValue' in data).toBe(false);
-    expect(taskResultFromData(data).status).toBe(TaskResultStatus.READY);
+  it('leaves out what is null or empty, and reads it back as null or []', () => {
+    const fresh = createTaskResult(wired, [{ n: 2 }]);
+    const data = taskResultToData(fresh);
+    expect(Object.keys(data).sort()).toEqual([
+      'args',
+      'backend',
+      'enqueuedAt',
+      'id',
+      'priority',
+      'queueName',
+      'status',
+      'taskName',
+    ]);
+    const back = taskResultFromData(data);
+    expect(back.status).toBe(TaskResultStatus.READY);
+    expect(back.startedAt).toBeNull();
+    expect(back.task.runAfter).toBeNull();
+    expect(back.errors).toEqual([]);
+    expect(back.workerIds).toEqual([]);
+    expect(() => back.returnValue).toThrow('Task has not finished yet');
+    // Explicit nulls and empty lists read the same.
+    const explicit = { ...data, startedAt: null, runAfter: null, errors: [], workerIds: [] };
+    expect(taskResultToData(taskResultFromData(explicit))).toEqual(data);
   });
 
   it('names the bad field of damaged data, and an unknown task', () => {

@@ -23,6 +23,7 @@ import {
   rejects,
   returnsDate,
 } from './fixtures.ts';
+import { describeSignals } from './conformance-signals.ts';
 import { describeStopping } from './conformance-stopping.ts';
 import { waitForResult } from './wait.ts';
 
@@ -321,65 +322,6 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
         });
       });
 
-      it('sends enqueued, started and finished in that order', async () => {
-        const result = await finished(await noop.enqueue());
-        const events = seen
-          .filter((event) => event.id === result.id)
-          .map((event) => `${event.signal}:${event.status}`);
-        expect(events).toEqual(['enqueued:READY', 'started:RUNNING', 'finished:SUCCESSFUL']);
-        for (const event of seen) expect(event.sender).toBe(backend().constructor);
-      });
-
-      it('stores each state before its signal is sent, so receivers can read it', async (context) => {
-        if (!backend().supportsGetResult) return context.skip();
-        const read: Promise<string>[] = [];
-        const reader = ({ taskResult }: TaskSignalPayload): void => {
-          if (taskResult.task.name !== addNumbers.name) return;
-          // Read asynchronously: by then a started task may have finished, never gone back to READY.
-          read.push(
-            backend()
-              .getResult(taskResult.id)
-              .then((stored) =>
-                taskResult.status === 'RUNNING'
-                  ? `RUNNING:${stored.status === 'READY' ? 'READY' : 'RUNNING or later'}`
-                  : `${taskResult.status}:${stored.status}`,
-              ),
-          );
-        };
-        taskStarted.connect(reader);
-        taskFinished.connect(reader);
-        try {
-          await finished(await addNumbers.enqueue(3, 4));
-          expect(await Promise.all(read)).toEqual([
-            'RUNNING:RUNNING or later',
-            'SUCCESSFUL:SUCCESSFUL',
-          ]);
-        } finally {
-          taskStarted.disconnect(reader);
-          taskFinished.disconnect(reader);
-        }
-      });
-
-      it('keeps running tasks when a signal receiver throws', async () => {
-        const broken = (): void => {
-          throw new Error('receiver failed');
-        };
-        taskEnqueued.connect(broken);
-        taskStarted.connect(broken);
-        taskFinished.connect(broken);
-        try {
-          const result = await finished(await addNumbers.enqueue(1, 1));
-          expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
-          expect(logged).toContain(
-            `error receiver broken of taskEnqueued failed for task id=${result.id}`,
-          );
-        } finally {
-          taskEnqueued.disconnect(broken);
-          taskStarted.disconnect(broken);
-          taskFinished.disconnect(broken);
-        }
-      });
-
       it('retries a failing task up to maxAttempts, keeping every error', async (context) => {
         if (!backend().supportsRetries) {
           context.skip();
@@ -426,6 +368,7 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
       );
     });
 
+    describeSignals({ executes: options.executes, backend, finished, seen, logged });
     describeStopping({ executes: options.executes, backend, finished, seen });
   });
 }
