@@ -22,8 +22,8 @@ export function outcomeOf(result: TaskResult, claimToken: string): AttemptOutcom
   const common = {
     id: result.id,
     claimToken,
-    errors: JSON.stringify(data.errors),
-    workerIds: JSON.stringify(data.workerIds),
+    errors: JSON.stringify(data.errors ?? []),
+    workerIds: JSON.stringify(data.workerIds ?? []),
     returnValue: null,
     runAfter: null,
     availableAt: null,
