@@ -204,7 +204,13 @@ async function benchSqlite(): Promise<void> {
     const { DatabaseBackend, Worker, migrate } = await import('../src/index.ts');
     const { benchNoop } = await import('./tasks.ts');
     configureTasks({
-      backends: { default: { backend: DatabaseBackend, queues: [], options: { database: file } } },
+      backends: {
+        default: {
+          backend: DatabaseBackend,
+          queues: [],
+          options: { database: file, createDatabase: true },
+        },
+      },
     });
     const backend = taskBackends.get('default') as InstanceType<typeof DatabaseBackend>;
     await migrate((await backend.getOrm()).em);

@@ -8,4 +8,6 @@ import { existsSync } from 'node:fs';
 const source = new URL('../src/cli.ts', import.meta.url);
 const entry = existsSync(source) ? source : new URL('../dist/cli.js', import.meta.url);
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+// Exit with the code once the command is done: a task that never returns, or a connection
+// that never closes, must not keep a stopped worker alive.
+process.exit(await main(process.argv.slice(2), { exit: (code) => process.exit(code) }));

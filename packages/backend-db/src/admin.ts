@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import type { DatabaseBackend } from './backend.ts';
 import { dialectOf } from './dialect.ts';
-import { pruneRows, queueStatus, type QueueStatus } from './queries.ts';
+import { pruneRows, queueStatus, type QueueStatus } from './admin-queries.ts';
 
 /** What to prune. */
 export interface PruneRequest {

@@ -2,8 +2,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import {
+  InvalidTask,
+  InvalidTaskBackend,
+  TaskAlreadyFinished,
   TaskResultDoesNotExist,
+  TaskResultStatus,
   taskEnqueued,
+  taskFinished,
   type Task,
   type TaskArgs,
   type TaskResult,
@@ -13,12 +18,13 @@ import {
   createTaskResult,
   getRegisteredTask,
   loadTaskModules,
+  sendTransitionSignal,
   type BackendInit,
 } from '@djtasks/tasks/backend';
-import { openDatabase } from './connection.ts';
+import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
-import { insertRows, selectRow } from './queries.ts';
+import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
 import { rowToTaskResult } from './rows.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
@@ -37,9 +43,30 @@ export interface DatabaseBackendOptions {
   database?: string;
   /** SQLite tuning when `database` is a SQLite file. */
   sqlite?: SqliteDialectOptions;
+  /**
+   * Create the `database` (a PostgreSQL database, or the SQLite file) when it does not exist.
+   * Off by default: a misspelt name is an error, not a new empty database.
+   * @defaultValue false
+   */
+  createDatabase?: boolean;
 }
 
 const entityManagerScope = new AsyncLocalStorage<EntityManager>();
+
+function checkStoredName(what: string, value: string, max: number): void {
+  // Characters as PostgreSQL counts them (code points), so both databases accept the same names.
+  const length = [...value].length;
+  if (length > max) {
+    throw new InvalidTask(
+      `The ${what} must be at most ${max} characters to be stored by DatabaseBackend (got ${length}: '${value.slice(0, 40)}…').`,
+    );
+  }
+  if (value.includes('\0')) {
+    throw new InvalidTask(
+      `The ${what} must not contain a NUL character to be stored by DatabaseBackend (got ${JSON.stringify(value)}).`,
+    );
+  }
+}
 
 /**
  * Run `fn` so that every task it enqueues on a `DatabaseBackend` is written through `em`,
@@ -60,35 +87,51 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
   override readonly supportsPriority = true;
   override readonly supportsGetResult = true;
   override readonly supportsRetries = true;
+  override readonly supportsTimeout = true;
+  override readonly supportsCancel = true;
 
   #orm: Promise<MikroORM> | undefined;
   #ownsOrm = false;
   #taskModulesLoaded: Promise<unknown> | undefined;
   readonly #enqueueListeners = new Set<(queues: ReadonlySet<string>) => void>();
+  readonly #cancelListeners = new Set<(id: string) => void>();
 
   constructor(init: BackendInit<DatabaseBackendOptions>) {
     super(init);
     const { orm, database } = init.options;
     if ((orm === undefined) === (database === undefined)) {
-      throw new Error(
+      throw new InvalidTaskBackend(
         `DatabaseBackend '${init.alias}' needs exactly one of the options 'orm' (the app's MikroORM) ` +
           `or 'database' (a PostgreSQL URL or a SQLite file path); got ${orm === undefined ? 'neither' : 'both'}.`,
       );
     }
     if (database !== undefined && (typeof database !== 'string' || database === '')) {
-      throw new Error(
+      throw new InvalidTaskBackend(
         `DatabaseBackend '${init.alias}': 'database' must be a non-empty string (got ${JSON.stringify(database)}).`,
       );
     }
+    // A database djtasks cannot open is a configuration error now, not a retry loop later.
+    if (database !== undefined) checkDatabaseOption(database);
+  }
+
+  /**
+   * Throw `InvalidTask` if the task cannot be stored: besides the checks of every backend, a
+   * task name of at most 255 characters and a queue name of at most 64 (the column sizes,
+   * enforced on SQLite too), neither holding a NUL character (which PostgreSQL text cannot).
+   */
+  override validateTask(task: Task<any, any, any>): void {
+    super.validateTask(task);
+    checkStoredName('task name', task.name, 255);
+    checkStoredName('queue name', task.queueName, 64);
   }
 
   /** The MikroORM instance tasks are stored through, opened on first use. */
   getOrm(): Promise<MikroORM> {
     if (!this.#orm) {
-      const { orm, database, sqlite } = this.options;
+      const { orm, database, sqlite, createDatabase } = this.options;
       if (database !== undefined) {
         this.#ownsOrm = true;
-        this.#orm = openDatabase(database, sqlite);
+        this.#orm = openDatabase(database, { sqlite, createDatabase });
       } else {
         this.#orm = Promise.resolve(typeof orm === 'function' ? orm() : orm!);
       }
@@ -168,6 +211,43 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       await this.#taskModulesLoaded;
     }
     return rowToTaskResult(row, this.taskModules);
+  }
+
+  /**
+   * Cancel task `id`: a READY (or deferred) task becomes CANCELLED at once and never starts
+   * (`taskFinished` is sent here); for a RUNNING task the request is stored on its row and the
+   * worker running it learns of it within about a second (at once in this process), aborts the
+   * task's signal with `TaskCancelled`, and records it CANCELLED (never retried). Resolves with
+   * the result as it is now. Cancelling a CANCELLED task does nothing; a SUCCESSFUL or FAILED one
+   * throws `TaskAlreadyFinished`.
+   */
+  override async cancel(id: string): Promise<TaskResult> {
+    const em = await this.entityManager();
+    const dialect = dialectOf(em);
+    const now = new Date();
+    const sender = this.constructor as typeof DatabaseBackend;
+    const cancelled = await cancelReadyRow(em, dialect, id, now);
+    if (cancelled) {
+      const result = rowToTaskResult(cancelled, this.taskModules);
+      sendTransitionSignal({ result, signal: taskFinished, retryAt: null }, sender);
+      return result;
+    }
+    const running = await requestCancel(em, dialect, id, now);
+    if (running) {
+      for (const listener of this.#cancelListeners) listener(id);
+      return rowToTaskResult(running, this.taskModules);
+    }
+    const row = await selectRow(em, id);
+    if (!row) throw new TaskResultDoesNotExist(id);
+    const result = rowToTaskResult(row, this.taskModules);
+    if (result.status === TaskResultStatus.CANCELLED) return result;
+    throw new TaskAlreadyFinished(id, result.status);
+  }
+
+  /** Call `listener` with the id of each RUNNING task cancelled through this backend instance (in-process workers). */
+  onCancel(listener: (id: string) => void): () => void {
+    this.#cancelListeners.add(listener);
+    return () => this.#cancelListeners.delete(listener);
   }
 
   /**

@@ -6,10 +6,18 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { configureTasks, taskBackends, type TaskLogger, type TasksConfig } from '@djtasks/tasks';
+import {
+  configureTasks,
+  InvalidTaskBackend,
+  taskBackends,
+  type TaskLogger,
+  type TasksConfig,
+} from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
 import { prune, status } from './admin.ts';
 import { DatabaseBackend } from './backend.ts';
+import { openDatabase } from './connection.ts';
+import { DatabaseConfigurationError } from './errors.ts';
 import { migrate } from './migrations.ts';
 import { Worker } from './worker.ts';
 
@@ -18,8 +26,9 @@ const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
 Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
             --prefetch N --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS
-            --no-startup-delay
-  migrate   Create or update the task tables: --backend NAME
+            --grace SECONDS (after a second SIGTERM/SIGINT, 5) --no-startup-delay
+  migrate   Create or update the task tables: --backend NAME --create-database (create the
+            database or SQLite file if it does not exist; never done otherwise)
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
   status    Counts by queue and status, oldest ready task, workers seen recently: --backend NAME --json
@@ -109,7 +118,7 @@ function queueList(value: string): string[] | '*' {
   return queues;
 }
 
-async function runWorker(args: string[]): Promise<number> {
+async function runWorker(args: string[], options: MainOptions): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -123,6 +132,7 @@ async function runWorker(args: string[]): Promise<number> {
       'worker-id': { type: 'string' },
       interval: { type: 'string' },
       lease: { type: 'string' },
+      grace: { type: 'string' },
       'startup-delay': { type: 'boolean', default: true },
     },
     allowNegative: true,
@@ -152,7 +162,15 @@ async function runWorker(args: string[]): Promise<number> {
     (n) => n > 0,
     'a number of seconds greater than zero',
   );
+  const grace = number(
+    'grace',
+    values.grace,
+    (n) => n >= 0,
+    'a number of seconds, zero or greater',
+  );
+  const abortGraceMs = grace === undefined ? 5000 : grace * 1000;
   const worker = new Worker({
+    abortGraceMs,
     backend: databaseBackend(values.backend),
     queues,
     excludeQueues,
@@ -189,10 +207,22 @@ async function runWorker(args: string[]): Promise<number> {
         `[djtasks] Received ${signal} - shutting down gracefully... (send it again to force)`,
       );
       void worker.stop();
-    } else {
+    } else if (!forced) {
       forced = true;
-      console.error(`[djtasks] Received ${signal} - aborting running tasks.`);
+      console.error(
+        `[djtasks] Received ${signal} - aborting running tasks; exiting within ${abortGraceMs / 1000} s.`,
+      );
       void worker.abort();
+      // The worker releases tasks that ignore their signal once the grace period ends; if even
+      // that cannot finish (the database does not answer), the process exits anyway.
+      const deadline = setTimeout(() => {
+        console.error(
+          `[djtasks] The worker did not stop within ${(abortGraceMs + FORCED_EXIT_MARGIN_MS) / 1000} s of the second signal; exiting. ` +
+            'Tasks it still held are taken back by other workers when their leases expire.',
+        );
+        options.exit?.(1);
+      }, abortGraceMs + FORCED_EXIT_MARGIN_MS);
+      deadline.unref();
     }
   };
   process.on('SIGINT', onSignal);
@@ -209,10 +239,31 @@ async function runWorker(args: string[]): Promise<number> {
 async function runMigrate(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { backend: { type: 'string', default: 'default' } },
+    options: {
+      backend: { type: 'string', default: 'default' },
+      'create-database': { type: 'boolean', default: false },
+    },
   });
   const backend = databaseBackend(values.backend);
-  const applied = await migrate((await backend.getOrm()).em);
+  if (values['create-database']) {
+    const { database, sqlite } = backend.options;
+    if (database === undefined) {
+      throw new UsageError(
+        `--create-database: backend '${backend.alias}' uses the app's own MikroORM (option orm), whose database the app manages.`,
+      );
+    }
+    // Its own connection, so that the backend's (which refuses a missing database) is not opened first.
+    const orm = await openDatabase(database, { sqlite, createDatabase: true });
+    try {
+      return reportMigrated(await migrate(orm.em));
+    } finally {
+      await orm.close();
+    }
+  }
+  return reportMigrated(await migrate((await backend.getOrm()).em));
+}
+
+function reportMigrated(applied: string[]): number {
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No migrations to apply.');
   return 0;
 }
@@ -268,13 +319,29 @@ async function runStatus(args: string[]): Promise<number> {
   console.log(`workers seen in the last 5 minutes: ${report.workers.length}`);
   for (const w of report.workers) {
     console.log(
-      `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}`,
+      `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}` +
+        `\tlast progress ${w.lastProgressAt ? `${((Date.now() - w.lastProgressAt.getTime()) / 1000).toFixed(1)} s ago` : 'none yet'}`,
     );
   }
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+/** Options of {@link main}. */
+export interface MainOptions {
+  /**
+   * End the process with a code (the `djtasks` binary passes `process.exit`): used when a
+   * forced stop or the closing of connections cannot finish in time. Without it `main` only
+   * resolves with the code.
+   */
+  exit?: (code: number) => void;
+}
+
+/** After the grace period of a forced stop, how long releasing tasks may take before the process exits anyway. */
+const FORCED_EXIT_MARGIN_MS = 5000;
+/** How long closing the database connections may take at the end of a command. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+const COMMANDS: Record<string, (args: string[], options: MainOptions) => Promise<number>> = {
   worker: runWorker,
   migrate: runMigrate,
   prune: runPrune,
@@ -282,7 +349,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 /** Run the `djtasks` command with `argv` (without node and the script); resolves with the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const args = [...argv];
   let configPath: string | undefined;
   let verbosity = 1;
@@ -305,22 +372,52 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(name === undefined ? USAGE : `djtasks: unknown command '${name}'\n\n${USAGE}`);
     return 2;
   }
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     const config = await loadConfig(configPath);
     configureTasks({ ...config, logger: config.logger ?? consoleLogger(verbosity) });
     await loadTaskModules(taskBackends.taskModules);
-    return await command(args);
+    return await command(args, options);
   } catch (error) {
     if (
       error instanceof UsageError ||
+      error instanceof DatabaseConfigurationError ||
+      error instanceof InvalidTaskBackend ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
-      console.error(`djtasks ${name}: ${(error as Error).message}`);
+      // A configuration error is final: say what is wrong and exit 2, do not retry.
+      const cause = (error as Error).cause;
+      const detail = cause instanceof Error ? `: ${cause.message}` : '';
+      console.error(`djtasks ${name}: ${(error as Error).message}${detail}`);
       return 2;
     }
     console.error(`djtasks ${name}: failed:`, error);
     return 1;
   } finally {
-    await taskBackends.close();
+    await closeWithin(CLOSE_TIMEOUT_MS);
+  }
+}
+
+/** Close every backend, giving up (with a warning) on connections that do not close in time. */
+async function closeWithin(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    taskBackends.close().then(
+      () => true,
+      (error: unknown) => {
+        console.error('[djtasks] WARNING closing the database connections failed:', error);
+        return true;
+      },
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    console.error(
+      `[djtasks] WARNING database connections did not close within ${ms / 1000} s; leaving them.`,
+    );
   }
 }

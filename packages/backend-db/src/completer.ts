@@ -1,51 +1,51 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import { TaskError, TaskResultStatus, type TaskResult } from '@djtasks/tasks';
-import { getTaskLogger } from '@djtasks/tasks/backend';
+import { getTaskLogger, taskResultToData } from '@djtasks/tasks/backend';
 import type { DialectName } from './dialect.ts';
-import { completeRows, type AttemptOutcome } from './queries.ts';
-import { readErrors, type TaskRow } from './rows.ts';
+import { completeRows, type AttemptOutcome } from './outcome-queries.ts';
+import { readErrors, readWorkerIds, type TaskRow } from './rows.ts';
 
 interface Pending {
   outcome: AttemptOutcome;
-  resolve: () => void;
+  resolve: (written: boolean) => void;
+  /** Times the database refused this outcome while it answered. */
+  failures?: number;
+  settled?: boolean;
 }
 
-/** Turn a result at the end of an attempt into what its row is updated with. */
-export function outcomeOf(result: TaskResult): AttemptOutcome {
-  const errors = JSON.stringify(result.errors);
+/**
+ * Turn a result at the end of the attempt holding `claimToken` into what its row is updated
+ * with, through the one wire codec (`taskResultToData`).
+ */
+export function outcomeOf(result: TaskResult, claimToken: string): AttemptOutcome {
+  const data = taskResultToData(result);
+  const common = {
+    id: result.id,
+    claimToken,
+    errors: JSON.stringify(data.errors ?? []),
+    workerIds: JSON.stringify(data.workerIds ?? []),
+    returnValue: null,
+    runAfter: null,
+    availableAt: null,
+  };
   switch (result.status) {
     case TaskResultStatus.SUCCESSFUL:
       return {
-        id: result.id,
+        ...common,
         status: 'SUCCESSFUL',
         finishedAt: result.finishedAt,
-        returnValue: JSON.stringify(result.returnValue),
-        errors,
-        runAfter: null,
-        availableAt: null,
+        returnValue: JSON.stringify(data.returnValue ?? null),
       };
     case TaskResultStatus.FAILED:
-      return {
-        id: result.id,
-        status: 'FAILED',
-        finishedAt: result.finishedAt,
-        returnValue: null,
-        errors,
-        runAfter: null,
-        availableAt: null,
-      };
     case TaskResultStatus.CANCELLED:
-      // Unreachable until this backend declares supportsCancel (issue 9 ports it onto the lifecycle).
-      throw new TypeError(`task ${result.id}: DatabaseBackend does not store CANCELLED yet`);
+      return { ...common, status: result.status, finishedAt: result.finishedAt };
     case TaskResultStatus.READY:
     case TaskResultStatus.RUNNING: {
       const runAfter = result.task.runAfter;
       return {
-        id: result.id,
+        ...common,
         status: 'READY',
         finishedAt: null,
-        returnValue: null,
-        errors,
         runAfter,
         availableAt: runAfter ?? new Date(),
       };
@@ -53,11 +53,20 @@ export function outcomeOf(result: TaskResult): AttemptOutcome {
   }
 }
 
-/** The outcome of a row that cannot be run here: FAILED with `error` added to its errors. */
-export function badRowOutcome(row: TaskRow, error: Error): AttemptOutcome {
+/**
+ * The outcome of a claimed row that cannot be run here: FAILED with `error` added to its
+ * errors (which replace an unreadable errors column) and `workerId` to its worker ids.
+ */
+export function badRowOutcome(
+  row: TaskRow & { claim_token: string },
+  error: Error,
+  workerId: string,
+): AttemptOutcome {
   const taskError = TaskError.fromException(error);
   return {
     id: row.id,
+    claimToken: row.claim_token,
+    workerIds: JSON.stringify([...readWorkerIds(row), workerId]),
     status: 'FAILED',
     finishedAt: new Date(),
     returnValue: null,
@@ -77,19 +86,32 @@ export class Completer {
   readonly #em: EntityManager;
   readonly #dialect: DialectName;
   readonly #workerId: string;
+  readonly #onStored: () => void;
+  readonly #attempts = new Map<string, number>();
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
   /** Outcomes written, by status. */
-  readonly written = { SUCCESSFUL: 0, FAILED: 0, READY: 0, lost: 0 };
+  readonly written = { SUCCESSFUL: 0, FAILED: 0, CANCELLED: 0, READY: 0, lost: 0 };
 
-  constructor(em: EntityManager, dialect: DialectName, workerId: string) {
+  /** `onStored` is called after each batch is written (the worker's progress). */
+  constructor(
+    em: EntityManager,
+    dialect: DialectName,
+    workerId: string,
+    onStored: () => void = () => {},
+  ) {
     this.#em = em;
     this.#dialect = dialect;
     this.#workerId = workerId;
+    this.#onStored = onStored;
   }
 
-  /** Write `outcome`; resolves once it is stored (or its lease turned out to be lost). */
-  write(outcome: AttemptOutcome): Promise<void> {
+  /**
+   * Write `outcome` (of attempt number `attempt`); resolves once it is stored, or once it
+   * turned out that the row no longer runs that attempt (then the outcome is logged and dropped).
+   */
+  write(outcome: AttemptOutcome, attempt: number): Promise<boolean> {
+    this.#attempts.set(outcome.claimToken, attempt);
     return new Promise((resolve) => {
       this.#pending.push({ outcome, resolve });
       this.#flushing ??= this.#flush();
@@ -104,39 +126,167 @@ export class Completer {
   async #flush(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
-      let backoff = 50;
-      for (;;) {
-        try {
-          const written = await completeRows(
-            this.#em,
-            this.#dialect,
-            this.#workerId,
-            batch.map((p) => p.outcome),
-          );
-          for (const { outcome } of batch) {
-            if (written.has(outcome.id)) {
-              this.written[outcome.status]++;
-            } else {
-              this.written.lost++;
-              getTaskLogger().error(
-                `worker ${this.#workerId} no longer holds the lease of task ${outcome.id} ` +
-                  `(its lease expired and another worker took it back); this attempt's outcome (${outcome.status}) was not stored`,
-              );
-            }
-          }
-          break;
-        } catch (error) {
-          getTaskLogger().warn(
-            `worker ${this.#workerId}: storing ${batch.length} task outcome(s) failed (${(error as Error).message}); retrying in ${backoff} ms`,
-          );
-          await new Promise((resolve) => setTimeout(resolve, backoff));
-          backoff = Math.min(backoff * 2, 5000);
+      // One outcome per task in a statement (two attempts of one task may both end here, after
+      // a freeze): the written ids then say exactly which outcomes were stored.
+      const batch: Pending[] = [];
+      const later: Pending[] = [];
+      const ids = new Set<string>();
+      for (const pending of this.#pending) {
+        if (ids.has(pending.outcome.id)) later.push(pending);
+        else {
+          ids.add(pending.outcome.id);
+          batch.push(pending);
         }
       }
-      for (const { resolve } of batch) resolve();
+      this.#pending = later;
+      await this.#writeBatch(batch);
     }
     this.#flushing = undefined;
   }
+
+  /**
+   * Write `batch` until every outcome in it is settled. A failed batch is split into single
+   * writes so that one outcome the database refuses cannot hold back the others; an outcome
+   * that keeps failing alone while the database answers is stored as FAILED with an
+   * `OutcomeNotStored` error instead, and given up (its lease then runs out) if even that fails.
+   * While the database does not answer at all, the writes are retried with backoff.
+   */
+  async #writeBatch(batch: Pending[]): Promise<void> {
+    let queue = batch;
+    let backoff = 50;
+    while (queue.length > 0) {
+      let lastError: unknown;
+      try {
+        this.#settle(
+          queue,
+          await completeRows(
+            this.#em,
+            this.#dialect,
+            queue.map((p) => p.outcome),
+          ),
+        );
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+      if (queue.length > 1) {
+        getTaskLogger().warn(
+          `worker ${this.#workerId}: storing ${queue.length} task outcome(s) failed (${(lastError as Error).message}); writing them one by one`,
+        );
+        const failed: Pending[] = [];
+        for (const pending of queue) {
+          try {
+            this.#settle([pending], await completeRows(this.#em, this.#dialect, [pending.outcome]));
+          } catch (error) {
+            lastError = error;
+            failed.push(pending);
+          }
+        }
+        if (failed.length < queue.length) {
+          // The database works: what failed, failed because of its own values.
+          for (const pending of failed) this.#charge(pending, lastError);
+          queue = failed.filter((p) => !p.settled);
+          continue;
+        }
+        queue = failed;
+      }
+      if (await this.#databaseAnswers()) {
+        // Every one fails alone while the database answers: their own values are refused.
+        for (const pending of queue) this.#charge(pending, lastError);
+        queue = queue.filter((p) => !p.settled);
+        continue;
+      }
+      getTaskLogger().warn(
+        `worker ${this.#workerId}: storing ${queue.length} task outcome(s) failed (${(lastError as Error).message}); retrying in ${backoff} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+      backoff = Math.min(backoff * 2, 5000);
+    }
+  }
+
+  /** Resolve the outcomes of `batch`, each written or not (`written` holds the ids stored). */
+  #settle(batch: readonly Pending[], written: ReadonlySet<string>): void {
+    this.#onStored();
+    for (const pending of batch) {
+      const { outcome } = pending;
+      const attempt = this.#attempts.get(outcome.claimToken);
+      this.#attempts.delete(outcome.claimToken);
+      if (written.has(outcome.id)) {
+        this.written[outcome.status]++;
+      } else {
+        this.written.lost++;
+        getTaskLogger().error(
+          `worker ${this.#workerId}: discarded the late outcome (${outcome.status}) of attempt ${attempt ?? '?'} ` +
+            `of task ${outcome.id} (claim ${outcome.claimToken}): its lease expired and the task was taken back ` +
+            `(a WorkerLost error is recorded for that attempt), so the row belongs to a later attempt or is finished`,
+        );
+      }
+      pending.settled = true;
+      pending.resolve(written.has(outcome.id));
+    }
+  }
+
+  /**
+   * Count a failure of an outcome the database refuses while it answers. The third time it is
+   * replaced by a FAILED outcome naming the problem; if that fails three times too, it is given
+   * up: resolved as not written, so that its lease runs out and recovery records the attempt.
+   */
+  #charge(pending: Pending, error: unknown): void {
+    pending.failures = (pending.failures ?? 0) + 1;
+    const { outcome } = pending;
+    const log = getTaskLogger();
+    if (pending.failures === MAX_FAILURES) {
+      log.error(
+        `worker ${this.#workerId}: the outcome (${outcome.status}) of task ${outcome.id} cannot be stored ` +
+          `(${(error as Error).message}); storing it as FAILED with an OutcomeNotStored error instead`,
+      );
+      pending.outcome = unstorableOutcome(outcome, error);
+    } else if (pending.failures >= 2 * MAX_FAILURES) {
+      log.error(
+        `worker ${this.#workerId}: task ${outcome.id}: not even a FAILED outcome can be stored ` +
+          `(${(error as Error).message}); leaving the task to recovery once its lease runs out`,
+      );
+      this.#attempts.delete(outcome.claimToken);
+      pending.settled = true;
+      pending.resolve(false);
+    }
+  }
+
+  async #databaseAnswers(): Promise<boolean> {
+    try {
+      await this.#em.execute('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** How many times an outcome the database refuses is tried before it is replaced. */
+const MAX_FAILURES = 3;
+
+/** `outcome` as FAILED with an `OutcomeNotStored` error: what the database refused is left out. */
+function unstorableOutcome(outcome: AttemptOutcome, error: unknown): AttemptOutcome {
+  // NUL characters are what PostgreSQL text refuses most often; leave them out of the errors.
+  const clean = (text: string) => text.replaceAll('\\u0000', '').replaceAll('\0', '');
+  const message = clean(
+    `The outcome (${outcome.status}) of this attempt could not be stored: ${(error as Error).message}`,
+  );
+  let errors: unknown[] = [];
+  try {
+    errors = JSON.parse(clean(outcome.errors)) as unknown[];
+  } catch {
+    // Leave the earlier errors out, too.
+  }
+  const notStored = { exceptionClassPath: 'OutcomeNotStored', message, traceback: message };
+  return {
+    ...outcome,
+    status: 'FAILED',
+    finishedAt: new Date(),
+    returnValue: null,
+    errors: JSON.stringify([...errors, notStored]),
+    workerIds: clean(outcome.workerIds),
+    runAfter: null,
+    availableAt: null,
+  };
 }

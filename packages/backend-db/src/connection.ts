@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { MikroORM } from '@mikro-orm/core';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteDriver, type EntityManager } from '@mikro-orm/sql';
 import type { ClientConfig } from 'pg';
 import { dialectOf } from './dialect.ts';
+import { DatabaseConfigurationError } from './errors.ts';
 import { TaskResultEntity, WorkerEntity } from './schema.ts';
 import { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
 
@@ -10,6 +13,10 @@ import { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
 export type ConnectionInfo =
   | { dialect: 'postgresql'; pg: ClientConfig }
   | { dialect: 'sqlite'; path: string; busyTimeoutMs: number };
+
+/** The URL schemes (and plain paths) a `database` option may use. */
+export const SUPPORTED_DATABASES =
+  'postgresql://… or postgres://… (PostgreSQL), sqlite:PATH, file:PATH or a plain file path (SQLite)';
 
 /** Whether `database` names a PostgreSQL server (a `postgres://` or `postgresql://` URL). */
 export function isPostgresUrl(database: string): boolean {
@@ -21,27 +28,101 @@ export function sqlitePath(database: string): string {
   return database.replace(/^(sqlite|file):(\/\/)?/i, '');
 }
 
+/** `database` with any password replaced, fit for messages and logs. */
+export function redactDatabase(database: string): string {
+  return database.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
+/**
+ * Throw {@link DatabaseConfigurationError} for a `database` option djtasks cannot open: a URL
+ * scheme other than PostgreSQL's or SQLite's (`mysql://`, a misspelt `postgress://`), or a
+ * SQLite database that only one process could see (`:memory:`).
+ */
+export function checkDatabaseOption(database: string): void {
+  if (isPostgresUrl(database)) return;
+  const shown = redactDatabase(database);
+  // Two letters at least: `C:\tasks.db` is a Windows path, not a scheme.
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(database)?.[1];
+  if (scheme !== undefined && !/^(sqlite|file)$/i.test(scheme)) {
+    throw new DatabaseConfigurationError(
+      shown,
+      `@djtasks/backend-db does not support '${scheme}:' databases (got '${shown}'); ` +
+        `supported: ${SUPPORTED_DATABASES}.`,
+    );
+  }
+  const path = sqlitePath(database);
+  if (path === '' || path === ':memory:') {
+    throw new DatabaseConfigurationError(
+      shown,
+      `@djtasks/backend-db needs a SQLite file that workers can share (got '${shown}').`,
+    );
+  }
+}
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** SQLite tuning when `database` is a SQLite file. */
+  sqlite?: SqliteDialectOptions;
+  /**
+   * Create the PostgreSQL database or the SQLite file when it does not exist. Off by default,
+   * so that a misspelt name is an error instead of a new empty database.
+   * @defaultValue false
+   */
+  createDatabase?: boolean;
+}
+
 /**
  * Open a MikroORM instance for `database`, with the djtasks entities: a PostgreSQL URL, or a
- * SQLite file on Node's built-in `node:sqlite` (WAL, busy timeout, `BEGIN IMMEDIATE`).
+ * SQLite file on Node's built-in `node:sqlite` (WAL, busy timeout, `BEGIN IMMEDIATE`). Throws
+ * {@link DatabaseConfigurationError} for a URL scheme it does not support, or a database that
+ * does not exist (unless `createDatabase`).
  */
 export async function openDatabase(
   database: string,
-  sqlite: SqliteDialectOptions = {},
+  options: OpenDatabaseOptions = {},
 ): Promise<MikroORM> {
+  const { sqlite = {}, createDatabase = false } = options;
+  const shown = redactDatabase(database);
   const common = {
     entities: [TaskResultEntity, WorkerEntity],
     allowGlobalContext: true,
     debug: false,
+    ensureDatabase: createDatabase,
   };
   if (isPostgresUrl(database)) {
-    return MikroORM.init({ ...common, driver: PostgreSqlDriver, clientUrl: database });
+    const orm = await MikroORM.init({ ...common, driver: PostgreSqlDriver, clientUrl: database });
+    try {
+      await orm.em.getConnection().execute('select 1');
+    } catch (error) {
+      if ((error as { code?: string }).code === '3D000') {
+        await orm.close().catch(() => {});
+        throw new DatabaseConfigurationError(
+          shown,
+          `The PostgreSQL database of ${shown} does not exist. Check its name, or create it: ` +
+            '`djtasks migrate --create-database` (or the backend option createDatabase: true).',
+          { cause: error },
+        );
+      }
+      // Anything else (the server is down, a password is wrong) may pass: queries report it.
+    }
+    return orm;
   }
+  checkDatabaseOption(database);
   const path = sqlitePath(database);
-  if (path === '' || path === ':memory:') {
-    throw new Error(
-      `@djtasks/backend-db needs a SQLite file that workers can share (got '${database}').`,
-    );
+  if (!existsSync(path)) {
+    if (!existsSync(dirname(resolve(path)))) {
+      throw new DatabaseConfigurationError(
+        shown,
+        `The directory of the SQLite database ${resolve(path)} does not exist.`,
+      );
+    }
+    if (!createDatabase) {
+      throw new DatabaseConfigurationError(
+        shown,
+        `The SQLite database ${resolve(path)} does not exist. Check the path, or create it: ` +
+          '`djtasks migrate --create-database` (or the backend option createDatabase: true).',
+      );
+    }
   }
   return MikroORM.init({
     ...common,

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sql';
+import { InvalidTaskBackend } from '@djtasks/tasks';
+import { UnreadableTimestamp } from './errors.ts';
 
 /** The databases djtasks speaks to, each with its own SQL where they differ. */
 export type DialectName = 'postgresql' | 'sqlite';
@@ -8,7 +10,7 @@ export function dialectOf(em: EntityManager): DialectName {
   const platform = em.getPlatform().constructor.name;
   if (/postgre/i.test(platform)) return 'postgresql';
   if (/sqlite|libsql/i.test(platform)) return 'sqlite';
-  throw new Error(
+  throw new InvalidTaskBackend(
     `@djtasks/backend-db supports PostgreSQL and SQLite; this MikroORM instance uses ${platform}.`,
   );
 }
@@ -19,19 +21,32 @@ export function dbDate(dialect: DialectName, date: Date | null): Date | number |
   return dialect === 'sqlite' ? date.getTime() : date;
 }
 
-/** A timestamp read back from a raw query (a `Date`, milliseconds, or PostgreSQL's text form). */
+/**
+ * A timestamp read back from a raw query (a `Date`, milliseconds, or PostgreSQL's text form);
+ * throws {@link UnreadableTimestamp} for anything else, such as PostgreSQL's `infinity`
+ * (which the driver returns as `Infinity`) or free text in a SQLite column.
+ */
 export function readDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return new Date(Number(value));
-  if (typeof value === 'string') {
-    if (/^\d+$/.test(value)) return new Date(Number(value));
+  let date: Date | undefined;
+  if (value instanceof Date) date = value;
+  else if (typeof value === 'number' || typeof value === 'bigint') date = new Date(Number(value));
+  else if (typeof value === 'string') {
+    if (/^-?\d+$/.test(value)) date = new Date(Number(value));
     // '2026-11-21 20:58:59.698+00' → ISO 8601
-    const iso = value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
-    const date = new Date(iso);
-    if (!Number.isNaN(date.getTime())) return date;
+    else date = new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
   }
-  throw new Error(`Cannot read a timestamp from ${JSON.stringify(value)}`);
+  if (date === undefined || Number.isNaN(date.getTime())) throw new UnreadableTimestamp(value);
+  return date;
+}
+
+/** {@link readDate}, or null for a value it cannot read. */
+export function readDateOrNull(value: unknown): Date | null {
+  try {
+    return readDate(value);
+  } catch {
+    return null;
+  }
 }
 
 /** A count from a raw query: PostgreSQL returns bigints as strings. */

@@ -1,10 +1,12 @@
 /**
  * The lease heartbeat, run in a worker thread with its own database connection so that it
- * keeps renewing leases while a task blocks the worker's event loop. It renews every lease
- * of the tasks the worker told it it runs (a claim whose reply was lost is not among them, so
- * its lease runs out and another pass takes it back) and reports the worker in the worker
- * table. It never decides anything about tasks.
+ * keeps renewing leases while a task blocks the worker's event loop. It renews the lease of
+ * every attempt the worker told it it runs, by claim token (a claim whose reply was lost is
+ * not among them, so its lease runs out and another pass takes it back), tells the worker
+ * which of those attempts no longer hold their row (taken back after a freeze), and reports
+ * the worker in the worker table. It never decides anything about tasks.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,27 +25,43 @@ export interface HeartbeatData {
 }
 
 interface Beat {
-  run(leaseUntil: number, now: number, ids: string[]): Promise<void>;
+  /** Renew the leases of `held` attempts; resolves with the tokens renewed. */
+  run(leaseUntil: number, now: number, held: Held[]): Promise<Set<string>>;
+  /** The tokens of `held` attempts whose cancellation was asked for. */
+  cancelled(held: Held[]): Promise<Set<string>>;
   close(): Promise<void>;
+}
+
+/** An attempt the worker runs: its row id and claim token. */
+export interface Held {
+  id: string;
+  token: string;
 }
 
 const data = workerData as HeartbeatData;
 let stopping = false;
 let wake: (() => void) | undefined;
-/** The ids of the tasks the worker runs now: only their leases are renewed. */
-const held = new Set<string>();
-parentPort!.on('message', (message: { type: string; ids?: string[] }) => {
-  if (message.type === 'hold') {
-    for (const id of message.ids!) held.add(id);
-  } else if (message.type === 'release') {
-    for (const id of message.ids!) held.delete(id);
-  } else if (message.type === 'stop') {
-    stopping = true;
-    wake?.();
-  } else if (message.type === 'beat') {
-    wake?.();
-  }
-});
+/** The attempts the worker runs now, by claim token: only their leases are renewed. */
+const held = new Map<string, Held>();
+/** When the worker last reported progress (epoch ms). */
+let lastProgress: number | undefined;
+parentPort!.on(
+  'message',
+  (message: { type: string; held?: Held[]; tokens?: string[]; at?: number }) => {
+    if (message.type === 'hold') {
+      for (const attempt of message.held!) held.set(attempt.token, attempt);
+    } else if (message.type === 'release') {
+      for (const token of message.tokens!) held.delete(token);
+    } else if (message.type === 'progress') {
+      lastProgress = message.at;
+    } else if (message.type === 'stop') {
+      stopping = true;
+      wake?.();
+    } else if (message.type === 'beat') {
+      wake?.();
+    }
+  },
+);
 
 async function connect(): Promise<Beat> {
   const { connection, workerId, backendName, queues, pid } = data;
@@ -51,19 +69,42 @@ async function connect(): Promise<Beat> {
   if (connection.dialect === 'sqlite') {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(connection.path, { timeout: connection.busyTimeoutMs });
+    // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
     const renew = db.prepare(
-      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and lease_owner = ? ` +
-        `and id in (select value from json_each(?))`,
+      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and id in (select value from json_each(?)) ` +
+        `and claim_token in (select value from json_each(?)) returning claim_token`,
+    );
+    const cancelled = db.prepare(
+      `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null ` +
+        `and id in (select value from json_each(?)) and claim_token in (select value from json_each(?))`,
     );
     const seen = db.prepare(
-      `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values (?, ?, ?, ?, ?, ?, ?) ` +
-        `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
+      `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) values (?, ?, ?, ?, ?, ?, ?, ?) ` +
+        `on conflict (id) do update set last_seen_at = excluded.last_seen_at, last_progress_at = excluded.last_progress_at`,
     );
     return {
-      run: (leaseUntil, now, ids) => {
-        if (ids.length > 0) renew.run(leaseUntil, workerId, JSON.stringify(ids));
-        seen.run(workerId, backendName, host, pid, queues, now, now);
-        return Promise.resolve();
+      run: (leaseUntil, now, attempts) => {
+        if (!existsSync(connection.path)) {
+          throw new Error(`the SQLite database file ${connection.path} no longer exists`);
+        }
+        const renewed = new Set<string>();
+        if (attempts.length > 0) {
+          const rows = renew.all(
+            leaseUntil,
+            JSON.stringify(attempts.map((a) => a.id)),
+            JSON.stringify(attempts.map((a) => a.token)),
+          ) as { claim_token: string }[];
+          for (const row of rows) renewed.add(row.claim_token);
+        }
+        seen.run(workerId, backendName, host, pid, queues, now, now, lastProgress ?? null);
+        return Promise.resolve(renewed);
+      },
+      cancelled: (attempts) => {
+        const rows = cancelled.all(
+          JSON.stringify(attempts.map((a) => a.id)),
+          JSON.stringify(attempts.map((a) => a.token)),
+        ) as { claim_token: string }[];
+        return Promise.resolve(new Set(rows.map((row) => row.claim_token)));
       },
       close: () => {
         db.close();
@@ -72,43 +113,95 @@ async function connect(): Promise<Beat> {
     };
   }
   const { default: pg } = await import('pg');
+  // Time limits so that a connection that silently stopped answering is replaced.
+  const limit = Math.max(1000, data.leaseMs);
   const client = new pg.Client({
     ...connection.pg,
     application_name: `djtasks heartbeat ${workerId}`,
+    connectionTimeoutMillis: limit,
+    query_timeout: limit,
   });
   client.on('error', () => {});
   await client.connect();
   return {
-    run: async (leaseUntil, now, ids) => {
-      if (ids.length > 0) {
-        await client.query(
-          `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and lease_owner = $2 and id = any($3)`,
-          [new Date(leaseUntil), workerId, ids],
+    run: async (leaseUntil, now, attempts) => {
+      const renewed = new Set<string>();
+      if (attempts.length > 0) {
+        // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
+        const result = await client.query<{ claim_token: string }>(
+          `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and id = any($2) and claim_token = any($3) ` +
+            `returning claim_token`,
+          [new Date(leaseUntil), attempts.map((a) => a.id), attempts.map((a) => a.token)],
         );
+        for (const row of result.rows) renewed.add(row.claim_token);
       }
       await client.query(
-        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at) values ($1, $2, $3, $4, $5, $6, $6) ` +
-          `on conflict (id) do update set last_seen_at = excluded.last_seen_at`,
-        [workerId, backendName, host, pid, queues, new Date(now)],
+        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) values ($1, $2, $3, $4, $5, $6, $6, $7) ` +
+          `on conflict (id) do update set last_seen_at = excluded.last_seen_at, last_progress_at = excluded.last_progress_at`,
+        [
+          workerId,
+          backendName,
+          host,
+          pid,
+          queues,
+          new Date(now),
+          lastProgress === undefined ? null : new Date(lastProgress),
+        ],
       );
+      return renewed;
     },
-    close: () => client.end(),
+    cancelled: async (attempts) => {
+      const result = await client.query<{ claim_token: string }>(
+        `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null ` +
+          `and id = any($1) and claim_token = any($2)`,
+        [attempts.map((a) => a.id), attempts.map((a) => a.token)],
+      );
+      return new Set(result.rows.map((row) => row.claim_token));
+    },
+    // `end()` on a connection the server already cut may never settle: do not wait for it.
+    close: () => Promise.race([client.end(), sleep(1000)]).then(() => undefined),
   };
 }
+
+/** How often running attempts are checked for a cancellation, at most: a cancelled task stops within about this. */
+const CANCEL_CHECK_MS = 500;
 
 async function main(): Promise<void> {
   let beat: Beat | undefined;
   let backoff = 100;
+  let renewedAt = 0;
+  /** Tokens already reported as cancelled. */
+  const reported = new Set<string>();
   while (!stopping) {
     try {
       beat ??= await connect();
       const now = Date.now();
-      await beat.run(now + data.leaseMs, now, [...held]);
-      parentPort!.postMessage({ type: 'renewed', at: now });
+      if (now - renewedAt >= data.intervalMs) {
+        const attempts = [...held.values()];
+        const renewed = await beat.run(now + data.leaseMs, now, attempts);
+        renewedAt = now;
+        // Attempts whose row another attempt (or a finished outcome) holds now: stop renewing
+        // them and tell the worker. An attempt released meanwhile is no news to it.
+        const lost = attempts.filter((a) => !renewed.has(a.token) && held.has(a.token));
+        for (const attempt of lost) held.delete(attempt.token);
+        if (lost.length > 0) parentPort!.postMessage({ type: 'lost', held: lost });
+        parentPort!.postMessage({ type: 'renewed', at: now });
+      }
+      const attempts = [...held.values()].filter((a) => !reported.has(a.token));
+      if (attempts.length > 0) {
+        const cancelled = await beat.cancelled(attempts);
+        const asked = attempts.filter((a) => cancelled.has(a.token));
+        for (const attempt of asked) reported.add(attempt.token);
+        if (asked.length > 0) parentPort!.postMessage({ type: 'cancel', held: asked });
+      }
+      for (const token of reported) if (!held.has(token)) reported.delete(token);
       backoff = 100;
       if (stopping) break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, data.intervalMs);
+        const timer = setTimeout(
+          resolve,
+          Math.min(CANCEL_CHECK_MS, Math.max(0, renewedAt + data.intervalMs - Date.now())),
+        );
         wake = () => {
           clearTimeout(timer);
           wake = undefined;

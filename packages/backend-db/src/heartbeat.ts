@@ -1,11 +1,21 @@
 import { Worker as Thread } from 'node:worker_threads';
 import { getTaskLogger } from '@djtasks/tasks/backend';
-import type { HeartbeatData } from './heartbeat-thread.ts';
+import type { HeartbeatData, Held } from './heartbeat-thread.ts';
+
+export type { Held } from './heartbeat-thread.ts';
 
 const threadUrl = new URL(
   import.meta.url.endsWith('.ts') ? './heartbeat-thread.ts' : './heartbeat-thread.js',
   import.meta.url,
 );
+
+/** What the heartbeat tells the worker. */
+export interface HeartbeatEvents {
+  /** Attempts whose row no longer holds their claim token (taken back while this worker was frozen or cut off). */
+  onLost?: (lost: Held[]) => void;
+  /** Running attempts whose cancellation was asked for (`cancel()` from any process). */
+  onCancel?: (held: Held[]) => void;
+}
 
 /**
  * Renews a worker's leases from a separate thread. A task that blocks the event loop of the
@@ -15,13 +25,19 @@ export class Heartbeat {
   readonly #thread: Thread;
   #exited: Promise<void>;
   #lastError: string | undefined;
-  /** Ids to release, sent in one message once the current burst of outcomes is handled. */
+  /** Tokens to release, sent in one message once the current burst of outcomes is handled. */
   #releasing: string[] = [];
+  #progressAt = 0;
 
-  constructor(data: HeartbeatData) {
+  /** Start the thread; `events` hears of lost attempts and of cancellations. */
+  constructor(data: HeartbeatData, events: HeartbeatEvents = {}) {
     this.#thread = new Thread(threadUrl, { workerData: data });
-    this.#thread.on('message', (message: { type: string; message?: string }) => {
-      if (message.type === 'error' && message.message !== this.#lastError) {
+    this.#thread.on('message', (message: { type: string; message?: string; held?: Held[] }) => {
+      if (message.type === 'lost') {
+        events.onLost?.(message.held!);
+      } else if (message.type === 'cancel') {
+        events.onCancel?.(message.held!);
+      } else if (message.type === 'error' && message.message !== this.#lastError) {
         this.#lastError = message.message;
         getTaskLogger().warn(
           `worker ${data.workerId}: lease heartbeat failed (${message.message}); retrying`,
@@ -37,20 +53,28 @@ export class Heartbeat {
     this.#exited = new Promise((resolve) => this.#thread.once('exit', () => resolve()));
   }
 
-  /** Renew the leases of `ids` (tasks this worker now runs) until they are released. */
-  hold(ids: string[]): void {
-    this.#thread.postMessage({ type: 'hold', ids });
+  /** Renew the leases of the `held` attempts (claimed by this worker) until they are released. */
+  hold(held: Held[]): void {
+    this.#thread.postMessage({ type: 'hold', held });
   }
 
-  /** Stop renewing the leases of `ids` (their outcome is stored, or their claim undone). */
-  release(ids: readonly string[]): void {
+  /** Report that the worker made progress now (claimed, or stored outcomes); shown by `status`. */
+  progress(): void {
+    const now = Date.now();
+    if (now - this.#progressAt < 100) return;
+    this.#progressAt = now;
+    this.#thread.postMessage({ type: 'progress', at: now });
+  }
+
+  /** Stop renewing the leases of the attempts holding `tokens` (outcome stored, or claim undone). */
+  release(tokens: readonly string[]): void {
     if (this.#releasing.length === 0) setImmediate(() => this.#flushReleases());
-    this.#releasing.push(...ids);
+    this.#releasing.push(...tokens);
   }
 
   #flushReleases(): void {
     if (this.#releasing.length === 0) return;
-    this.#thread.postMessage({ type: 'release', ids: this.#releasing });
+    this.#thread.postMessage({ type: 'release', tokens: this.#releasing });
     this.#releasing = [];
   }
 

@@ -4,6 +4,8 @@ export { openDatabase, type ConnectionInfo } from './connection.ts';
 export {
   DJTASKS_MIGRATIONS,
   Djtasks0001TaskResult,
+  Djtasks0002ClaimToken,
+  Djtasks0003Cancel,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -19,6 +21,12 @@ export {
 } from './schema.ts';
 export { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
 export { prune, status, type PruneRequest } from './admin.ts';
-export type { QueueStatus } from './queries.ts';
+export {
+  BadTaskRow,
+  DatabaseConfigurationError,
+  InvalidWorkerOptions,
+  UnreadableTimestamp,
+} from './errors.ts';
+export type { QueueStatus } from './admin-queries.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

@@ -3,6 +3,11 @@ import pg from 'pg';
 import { getTaskLogger } from '@djtasks/tasks/backend';
 import { READY_CHANNEL } from './migrations.ts';
 
+/** `end()` of a client whose connection the server already cut may never settle: wait 1 s at most. */
+export function endClient(client: pg.Client): Promise<void> {
+  return Promise.race([client.end().catch(() => {}), sleep(1000)]).then(() => undefined);
+}
+
 /**
  * A dedicated PostgreSQL connection that LISTENs for new tasks and calls `onNotify`,
  * reconnecting with backoff when the connection drops (calling `onNotify` after each
@@ -29,7 +34,11 @@ export class ReadyListener {
     let backoff = 100;
     let first = true;
     while (!this.#stopped) {
-      const client = new pg.Client({ ...this.#config, application_name: 'djtasks listen' });
+      const client = new pg.Client({
+        ...this.#config,
+        application_name: 'djtasks listen',
+        connectionTimeoutMillis: 10_000,
+      });
       const ended = new Promise<void>((resolve) => {
         client.once('end', resolve);
         client.on('error', () => resolve());
@@ -38,7 +47,7 @@ export class ReadyListener {
         await client.connect();
         this.#client = client;
         if (this.#stopped) {
-          await client.end().catch(() => {});
+          await endClient(client);
           break;
         }
         client.on('notification', () => this.#onNotify());
@@ -58,7 +67,7 @@ export class ReadyListener {
         }
       }
       this.#client = undefined;
-      await client.end().catch(() => {});
+      await endClient(client);
       if (this.#stopped) break;
       await sleep(backoff, undefined, { signal: this.#stopSignal.signal }).catch(() => {});
       backoff = Math.min(backoff * 2, 30_000);
@@ -68,7 +77,7 @@ export class ReadyListener {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stopSignal.abort();
-    await this.#client?.end().catch(() => {});
+    if (this.#client) await endClient(this.#client);
     await this.#loop;
   }
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/sql';
 import { getTaskLogger } from '@djtasks/tasks/backend';
 import type { DatabaseBackend } from './backend.ts';
 import type { DialectName } from './dialect.ts';
-import { pruneRows } from './queries.ts';
+import { pruneRows } from './admin-queries.ts';
 import { recoverAbandoned } from './recovery.ts';
 import type { WorkerOptions } from './worker-options.ts';
 

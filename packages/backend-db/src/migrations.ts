@@ -18,11 +18,24 @@ export interface DjtasksMigration {
   up(dialect: DialectName): string[];
 }
 
-function columns(ts: string): string {
+const STATUSES = `'READY', 'RUNNING', 'SUCCESSFUL', 'FAILED', 'CANCELLED'`;
+
+/** The columns of 0001, which the SQLite rebuild of 0003 copies. */
+const COLUMN_NAMES =
+  'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at, ' +
+  'started_at, last_attempted_at, finished_at, attempts, worker_ids, errors, return_value, lease_owner, lease_expires_at';
+
+/** The task table's columns: as of 0001, or with `statuses`, as rebuilt by 0003 (with 0002's and 0003's columns). */
+function columns(ts: string, statuses?: string): string {
+  const later = statuses
+    ? `,
+  claim_token varchar(64) null,
+  cancel_requested_at ${ts} null`
+    : '';
   return `(
   id varchar(64) not null primary key,
   status varchar(10) not null default 'READY'
-    constraint ${T}_status_check check (status in ('READY', 'RUNNING', 'SUCCESSFUL', 'FAILED')),
+    constraint ${T}_status_check check (status in (${statuses ?? `'READY', 'RUNNING', 'SUCCESSFUL', 'FAILED'`})),
   task_name varchar(255) not null,
   queue_name varchar(64) not null default 'default',
   backend_name varchar(64) not null,
@@ -40,7 +53,7 @@ function columns(ts: string): string {
   errors text not null default '[]',
   return_value text null,
   lease_owner varchar(64) null,
-  lease_expires_at ${ts} null
+  lease_expires_at ${ts} null${later}
 )`;
 }
 
@@ -92,6 +105,45 @@ end $$`,
       }
     },
   },
+  {
+    // Fencing by attempt: every claim writes a token unique to that attempt, and completion,
+    // release, retry scheduling, recovery and lease renewal all require it, so a late outcome
+    // of an older attempt (a frozen worker that woke up) can never change the row.
+    name: '0002_claim_token',
+    up: () => [`alter table ${T} add column claim_token varchar(64) null`],
+  },
+  {
+    // Cancellation: a CANCELLED status, and a column where `cancel()` asks the worker running
+    // a task to stop it (the worker's heartbeat reads it twice a second). And when each worker
+    // last made progress (a claim or a stored outcome), for `status`.
+    name: '0003_cancel',
+    up: (dialect) => {
+      const finishedIndex = `create index ${T}_finished_idx on ${T} (finished_at) where status in ('SUCCESSFUL', 'FAILED', 'CANCELLED')`;
+      switch (dialect) {
+        case 'postgresql':
+          return [
+            `alter table ${T} drop constraint ${T}_status_check`,
+            `alter table ${T} add constraint ${T}_status_check check (status in (${STATUSES}))`,
+            `alter table ${T} add column cancel_requested_at timestamptz null`,
+            `alter table ${WORKER_TABLE} add column last_progress_at timestamptz null`,
+            `drop index ${T}_finished_idx`,
+            finishedIndex,
+          ];
+        case 'sqlite':
+          // SQLite cannot change a CHECK constraint: rebuild the table (its documented procedure).
+          return [
+            `create table ${T}_new ${columns('datetime', STATUSES)}`,
+            `insert into ${T}_new (${COLUMN_NAMES}, claim_token) select ${COLUMN_NAMES}, claim_token from ${T}`,
+            `drop table ${T}`,
+            `alter table ${T}_new rename to ${T}`,
+            ...INDEXES.map((index) =>
+              index.includes(`${T}_finished_idx`) ? finishedIndex : index,
+            ),
+            `alter table ${WORKER_TABLE} add column last_progress_at datetime null`,
+          ];
+      }
+    },
+  },
 ];
 
 /**
@@ -131,22 +183,45 @@ export async function migrate(target: AnyEntityManager | EntityManager): Promise
   return applied;
 }
 
+function platformDialect(driver: { getPlatform(): object }): DialectName {
+  return /postgre/i.test(driver.getPlatform().constructor.name) ? 'postgresql' : 'sqlite';
+}
+
 /**
  * The djtasks schema as a MikroORM migration, for an app that runs its own migrator: add
- * `{ name: 'Djtasks0001TaskResult', class: Djtasks0001TaskResult }` to its `migrationsList`.
+ * `{ name: 'Djtasks0001TaskResult', class: Djtasks0001TaskResult }` (then every later
+ * `Djtasks000N…` class, in order) to its `migrationsList`.
  */
 export class Djtasks0001TaskResult extends Migration {
   override name = 'Djtasks0001TaskResult';
 
   override up(): void {
-    const dialect = /postgre/i.test(this.driver.getPlatform().constructor.name)
-      ? 'postgresql'
-      : 'sqlite';
-    for (const statement of DJTASKS_MIGRATIONS[0]!.up(dialect)) this.addSql(statement);
+    for (const statement of DJTASKS_MIGRATIONS[0]!.up(platformDialect(this.driver)))
+      this.addSql(statement);
   }
 
   override down(): void {
     this.addSql(`drop table if exists ${T}`);
     this.addSql(`drop table if exists ${WORKER_TABLE}`);
+  }
+}
+
+/** The claim token column (fencing by attempt), as a MikroORM migration; after {@link Djtasks0001TaskResult}. */
+export class Djtasks0002ClaimToken extends Migration {
+  override name = 'Djtasks0002ClaimToken';
+
+  override up(): void {
+    for (const statement of DJTASKS_MIGRATIONS[1]!.up(platformDialect(this.driver)))
+      this.addSql(statement);
+  }
+}
+
+/** The CANCELLED status and `cancel_requested_at`, as a MikroORM migration; after {@link Djtasks0002ClaimToken}. */
+export class Djtasks0003Cancel extends Migration {
+  override name = 'Djtasks0003Cancel';
+
+  override up(): void {
+    for (const statement of DJTASKS_MIGRATIONS[2]!.up(platformDialect(this.driver)))
+      this.addSql(statement);
   }
 }

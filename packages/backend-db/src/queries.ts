@@ -1,11 +1,13 @@
 /**
- * The queue's SQL: insert, claim, complete, recover, prune and report. Every function takes
- * the `EntityManager` to run through, so it joins whatever transaction that manager is in.
+ * The queue's SQL for producers and for `cancel()`: insert, read one row, cancel. Every
+ * function takes the `EntityManager` to run through, so it joins whatever transaction that
+ * manager is in. The worker's statements are in `claim-queries.ts` and `outcome-queries.ts`,
+ * the admin commands' in `admin-queries.ts`.
  */
 import type { EntityManager } from '@mikro-orm/sql';
-import { dbDate, placeholders, readCount, readDate, type DialectName } from './dialect.ts';
+import { dbDate, placeholders, type DialectName } from './dialect.ts';
 import type { TaskRow } from './rows.ts';
-import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
+import { TASK_RESULT_TABLE as T } from './schema.ts';
 
 /** The columns of a new row. */
 export interface NewTaskRow {
@@ -94,6 +96,39 @@ export async function selectRow(em: EntityManager, id: string): Promise<TaskRow 
   return rows[0];
 }
 
+/** Cancel a READY row: CANCELLED now. Returns the row as updated, or undefined if it was not READY. */
+export async function cancelReadyRow(
+  em: EntityManager,
+  dialect: DialectName,
+  id: string,
+  now: Date,
+): Promise<TaskRow | undefined> {
+  const rows = await em.execute<TaskRow[]>(
+    `update ${T} set status = 'CANCELLED', finished_at = ?, cancel_requested_at = ? ` +
+      `where id = ? and status = 'READY' returning *`,
+    [dbDate(dialect, now), dbDate(dialect, now), id],
+  );
+  return rows[0];
+}
+
+/**
+ * Ask the worker running a RUNNING row to cancel it (its heartbeat reads the column). Returns
+ * the row, or undefined if it is not RUNNING.
+ */
+export async function requestCancel(
+  em: EntityManager,
+  dialect: DialectName,
+  id: string,
+  now: Date,
+): Promise<TaskRow | undefined> {
+  const rows = await em.execute<TaskRow[]>(
+    `update ${T} set cancel_requested_at = coalesce(cancel_requested_at, ?) ` +
+      `where id = ? and status = 'RUNNING' returning *`,
+    [dbDate(dialect, now), id],
+  );
+  return rows[0];
+}
+
 /** Which queues a worker takes tasks from. */
 export interface QueueFilter {
   backendName: string;
@@ -103,7 +138,7 @@ export interface QueueFilter {
   excludeQueues: readonly string[];
 }
 
-function queueWhere(filter: QueueFilter, prefix = ''): { sql: string; params: unknown[] } {
+export function queueWhere(filter: QueueFilter, prefix = ''): { sql: string; params: unknown[] } {
   const col = (name: string) => `${prefix}${name}`;
   let sql = `${col('backend_name')} = ?`;
   const params: unknown[] = [filter.backendName];
@@ -115,367 +150,4 @@ function queueWhere(filter: QueueFilter, prefix = ''): { sql: string; params: un
     params.push(...filter.excludeQueues);
   }
   return { sql, params };
-}
-
-/**
- * A claimed row, with what the claim overwrote (so that {@link releaseRows} can undo a claim
- * whose task was never started) and its `available_at` in milliseconds (for claim order).
- */
-export interface ClaimedRow extends TaskRow {
-  prev_worker_ids: string;
-  prev_started_at: unknown;
-  prev_last_attempted_at: unknown;
-  available_ms: number;
-}
-
-/** Order claimed rows as the claim does: priority desc, then `available_at`, then id. */
-export function compareClaimOrder(a: ClaimedRow, b: ClaimedRow): number {
-  return (
-    b.priority - a.priority ||
-    a.available_ms - b.available_ms ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  );
-}
-
-/**
- * Claim up to `limit` ready rows for `workerId` in one statement: mark them RUNNING, count the
- * attempt, append the worker id and give them a lease until `leaseUntil`. On PostgreSQL the
- * rows are locked with SKIP LOCKED so concurrent workers claim disjoint rows; on SQLite the
- * caller runs this inside a `BEGIN IMMEDIATE` transaction (see `DjtasksSqliteDialect`).
- * Returns the claimed rows in claim order.
- */
-export async function claimRows(
-  em: EntityManager,
-  dialect: DialectName,
-  filter: QueueFilter,
-  workerId: string,
-  limit: number,
-  now: Date,
-  leaseUntil: Date,
-): Promise<ClaimedRow[]> {
-  // On SQLite, `+column` keeps the planner off the queue index (which would sort every READY
-  // row of the queue on each claim) and on the READY index, read in claim order up to the limit.
-  const where = queueWhere(filter, dialect === 'sqlite' ? '+' : '');
-  const set =
-    `status = 'RUNNING', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ` +
-    `started_at = coalesce(started_at, ?), last_attempted_at = ?, worker_ids = `;
-  const setParams = [
-    workerId,
-    dbDate(dialect, leaseUntil),
-    dbDate(dialect, now),
-    dbDate(dialect, now),
-  ];
-  const ready =
-    `from ${T} where status = 'READY' and available_at <= ? and ${where.sql} ` +
-    `order by priority desc, available_at, id limit ?`;
-  const readyParams = [dbDate(dialect, now), ...where.params, limit];
-  let rows: ClaimedRow[];
-  if (dialect === 'postgresql') {
-    // Unqualified columns in SET expressions are the table's: `picked` has only id and prev_*.
-    // Timestamps travel as text so that a release writes back exactly what was there.
-    rows = await em.execute<ClaimedRow[]>(
-      `with picked as (select id, worker_ids as prev_worker_ids, started_at::text as prev_started_at, ` +
-        `last_attempted_at::text as prev_last_attempted_at ${ready} for update skip locked) ` +
-        `update ${T} as t set ${set}(worker_ids::jsonb || jsonb_build_array(?::text))::text ` +
-        `from picked where t.id = picked.id ` +
-        `returning t.*, picked.prev_worker_ids, picked.prev_started_at, picked.prev_last_attempted_at`,
-      [...readyParams, ...setParams, workerId],
-    );
-  } else {
-    const picked = await em.execute<
-      { id: string; worker_ids: string; started_at: unknown; last_attempted_at: unknown }[]
-    >(`select id, worker_ids, started_at, last_attempted_at ${ready}`, readyParams);
-    if (picked.length === 0) return [];
-    const prev = new Map(picked.map((p) => [p.id, p]));
-    rows = await em.execute<ClaimedRow[]>(
-      `update ${T} set ${set} json_insert(worker_ids, '$[#]', ?) ` +
-        `where id in (select value from json_each(?)) returning *`,
-      [...setParams, workerId, JSON.stringify(picked.map((p) => p.id))],
-    );
-    for (const row of rows) {
-      const p = prev.get(row.id)!;
-      row.prev_worker_ids = p.worker_ids;
-      row.prev_started_at = p.started_at;
-      row.prev_last_attempted_at = p.last_attempted_at;
-    }
-  }
-  for (const row of rows) row.available_ms = readDate(row.available_at)!.getTime();
-  return rows.sort(compareClaimOrder);
-}
-
-/**
- * Undo the claim of rows `workerId` holds but never started: READY again, with the attempt
- * count, worker ids and start times they had before the claim, and no lease. Returns how many
- * rows were released (rows whose lease this worker no longer holds are left alone).
- */
-export async function releaseRows(
-  em: EntityManager,
-  dialect: DialectName,
-  workerId: string,
-  rows: readonly ClaimedRow[],
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const set = `status = 'READY', attempts = attempts - 1, lease_owner = null, lease_expires_at = null, `;
-  if (dialect === 'postgresql') {
-    const result = await em.execute<{ affectedRows: number }>(
-      `update ${T} as t set ${set}worker_ids = x.worker_ids, ` +
-        `started_at = x.started_at::timestamptz, last_attempted_at = x.last_attempted_at::timestamptz ` +
-        `from json_to_recordset(?::json) as x(id text, worker_ids text, started_at text, last_attempted_at text) ` +
-        `where t.id = x.id and t.lease_owner = ? and t.status = 'RUNNING'`,
-      [
-        JSON.stringify(
-          rows.map((row) => ({
-            id: row.id,
-            worker_ids: row.prev_worker_ids,
-            started_at: row.prev_started_at,
-            last_attempted_at: row.prev_last_attempted_at,
-          })),
-        ),
-        workerId,
-      ],
-      'run',
-    );
-    return result.affectedRows;
-  }
-  return em.transactional(async (tem) => {
-    let released = 0;
-    for (const row of rows) {
-      const result = await tem.execute<{ affectedRows: number }>(
-        `update ${T} set ${set}worker_ids = ?, started_at = ?, last_attempted_at = ? ` +
-          `where id = ? and lease_owner = ? and status = 'RUNNING'`,
-        [row.prev_worker_ids, row.prev_started_at, row.prev_last_attempted_at, row.id, workerId],
-        'run',
-      );
-      released += result.affectedRows;
-    }
-    return released;
-  });
-}
-
-/** When the next READY row the filter covers becomes available, or null if none is waiting. */
-export async function nextAvailableAt(
-  em: EntityManager,
-  filter: QueueFilter,
-): Promise<Date | null> {
-  const where = queueWhere(filter);
-  const rows = await em.execute<{ next: unknown }[]>(
-    `select min(available_at) as next from ${T} where status = 'READY' and ${where.sql}`,
-    where.params,
-  );
-  return readDate(rows[0]?.next);
-}
-
-/** The outcome of one attempt, as written back to its row. */
-export interface AttemptOutcome {
-  id: string;
-  status: 'SUCCESSFUL' | 'FAILED' | 'READY';
-  finishedAt: Date | null;
-  returnValue: string | null;
-  errors: string;
-  /** For READY: when the retry may run (null: at once). */
-  runAfter: Date | null;
-  /** For READY: when the retry may be claimed. */
-  availableAt: Date | null;
-}
-
-/**
- * Write attempt outcomes of rows `workerId` holds, releasing their leases. Rows whose lease
- * this worker no longer holds are left alone. Returns the ids that were written.
- */
-export async function completeRows(
-  em: EntityManager,
-  dialect: DialectName,
-  workerId: string,
-  outcomes: readonly AttemptOutcome[],
-): Promise<Set<string>> {
-  const written = new Set<string>();
-  if (outcomes.length === 0) return written;
-  // Every outcome travels in one JSON parameter: one statement whatever the batch size.
-  const json = JSON.stringify(
-    outcomes.map((o) => ({
-      id: o.id,
-      status: o.status,
-      finished_at: dbDate(dialect, o.finishedAt),
-      return_value: o.returnValue,
-      errors: o.errors,
-      run_after: dbDate(dialect, o.runAfter),
-      available_at: dbDate(dialect, o.availableAt),
-    })),
-  );
-  const rows =
-    dialect === 'postgresql'
-      ? await em.execute<{ id: string }[]>(
-          `update ${T} as t set status = v.status, finished_at = v.finished_at::timestamptz, ` +
-            `return_value = v.return_value, errors = v.errors, ` +
-            `run_after = case when v.status = 'READY' then v.run_after::timestamptz else t.run_after end, ` +
-            `available_at = coalesce(v.available_at::timestamptz, t.available_at), ` +
-            `lease_owner = null, lease_expires_at = null ` +
-            `from json_to_recordset(?::json) as v(id text, status text, finished_at text, return_value text, errors text, run_after text, available_at text) ` +
-            `where t.id = v.id and t.lease_owner = ? and t.status = 'RUNNING' returning t.id`,
-          [json, workerId],
-        )
-      : await em.execute<{ id: string }[]>(
-          `update ${T} set status = v.status, finished_at = v.finished_at, ` +
-            `return_value = v.return_value, errors = v.errors, ` +
-            `run_after = case when v.status = 'READY' then v.run_after else ${T}.run_after end, ` +
-            `available_at = coalesce(v.available_at, ${T}.available_at), ` +
-            `lease_owner = null, lease_expires_at = null ` +
-            `from (select json_extract(value, '$.id') as id, json_extract(value, '$.status') as status, ` +
-            `json_extract(value, '$.finished_at') as finished_at, json_extract(value, '$.return_value') as return_value, ` +
-            `json_extract(value, '$.errors') as errors, json_extract(value, '$.run_after') as run_after, ` +
-            `json_extract(value, '$.available_at') as available_at from json_each(?)) as v ` +
-            `where ${T}.id = v.id and ${T}.lease_owner = ? and ${T}.status = 'RUNNING' returning ${T}.id`,
-          [json, workerId],
-        );
-  for (const row of rows) written.add(row.id);
-  return written;
-}
-
-/**
- * Lock (on PostgreSQL, SKIP LOCKED) and return RUNNING rows of `backendName` whose lease
- * expired before `now`, or, with `owner`, every RUNNING row that worker holds. Run inside a
- * transaction and write the outcome with {@link completeRecovered}.
- */
-export async function selectAbandoned(
-  em: EntityManager,
-  dialect: DialectName,
-  backendName: string,
-  now: Date,
-  options: { owner?: string; limit?: number } = {},
-): Promise<TaskRow[]> {
-  const lock = dialect === 'postgresql' ? ' for update skip locked' : '';
-  if (options.owner !== undefined) {
-    return em.execute<TaskRow[]>(
-      `select * from ${T} where status = 'RUNNING' and lease_owner = ? and backend_name = ?${lock}`,
-      [options.owner, backendName],
-    );
-  }
-  return em.execute<TaskRow[]>(
-    `select * from ${T} where status = 'RUNNING' and lease_expires_at < ? and backend_name = ? ` +
-      `order by lease_expires_at limit ?${lock}`,
-    [dbDate(dialect, now), backendName, options.limit ?? 100],
-  );
-}
-
-/** Write the outcome of a recovered row, if its lease is still the one that was read. */
-export async function completeRecovered(
-  em: EntityManager,
-  dialect: DialectName,
-  row: TaskRow,
-  outcome: AttemptOutcome & { workerIds: string },
-): Promise<boolean> {
-  const result = await em.execute<{ affectedRows: number }>(
-    `update ${T} set status = ?, finished_at = ?, errors = ?, worker_ids = ?, ` +
-      `run_after = case when ? = 'READY' then ? else run_after end, ` +
-      `available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null ` +
-      `where id = ? and status = 'RUNNING' and lease_owner = ?`,
-    [
-      outcome.status,
-      dbDate(dialect, outcome.finishedAt),
-      outcome.errors,
-      outcome.workerIds,
-      outcome.status,
-      dbDate(dialect, outcome.runAfter),
-      dbDate(dialect, outcome.availableAt),
-      row.id,
-      row.lease_owner,
-    ],
-    'run',
-  );
-  return result.affectedRows > 0;
-}
-
-/** What `prune` deletes. */
-export interface PruneOptions {
-  backendName: string;
-  queues: readonly string[] | '*';
-  /** Delete SUCCESSFUL results finished before this. */
-  successfulBefore: Date;
-  /** Delete FAILED results finished before this. */
-  failedBefore: Date;
-  dryRun: boolean;
-}
-
-/** Delete (or, dry, count) finished results older than the limits; never a READY or RUNNING one. */
-export async function pruneRows(
-  em: EntityManager,
-  dialect: DialectName,
-  options: PruneOptions,
-): Promise<number> {
-  const where = queueWhere({
-    backendName: options.backendName,
-    queues: options.queues,
-    excludeQueues: [],
-  });
-  const condition = `${where.sql} and ((status = 'SUCCESSFUL' and finished_at <= ?) or (status = 'FAILED' and finished_at <= ?))`;
-  const params = [
-    ...where.params,
-    dbDate(dialect, options.successfulBefore),
-    dbDate(dialect, options.failedBefore),
-  ];
-  if (options.dryRun) {
-    const rows = await em.execute<{ n: unknown }[]>(
-      `select count(*) as n from ${T} where ${condition}`,
-      params,
-    );
-    return readCount(rows[0]?.n);
-  }
-  const result = await em.execute<{ affectedRows: number }>(
-    `delete from ${T} where ${condition}`,
-    params,
-    'run',
-  );
-  return result.affectedRows;
-}
-
-/** Counts by queue and status, and the oldest ready task's age. */
-export interface QueueStatus {
-  counts: { queue: string; status: string; count: number }[];
-  oldestReadyAt: Date | null;
-  /** Workers whose heartbeat was seen since `seenSince`, with the tasks they hold. */
-  workers: {
-    workerId: string;
-    hostname: string;
-    pid: number;
-    lastSeenAt: Date | null;
-    running: number;
-  }[];
-}
-
-/** Report the queue's state for `backendName` as of `now`. */
-export async function queueStatus(
-  em: EntityManager,
-  dialect: DialectName,
-  backendName: string,
-  now: Date,
-  seenSince: Date,
-): Promise<QueueStatus> {
-  const counts = await em.execute<{ queue_name: string; status: string; n: unknown }[]>(
-    `select queue_name, status, count(*) as n from ${T} where backend_name = ? ` +
-      `group by queue_name, status order by queue_name, status`,
-    [backendName],
-  );
-  const oldest = await em.execute<{ oldest: unknown }[]>(
-    `select min(available_at) as oldest from ${T} where backend_name = ? and status = 'READY' and available_at <= ?`,
-    [backendName, dbDate(dialect, now)],
-  );
-  const workers = await em.execute<
-    { id: string; hostname: string; pid: number; last_seen_at: unknown; n: unknown }[]
-  >(
-    `select w.id, w.hostname, w.pid, w.last_seen_at, ` +
-      `(select count(*) from ${T} t where t.status = 'RUNNING' and t.lease_owner = w.id) as n ` +
-      `from ${WORKER_TABLE} w where w.backend_name = ? and w.last_seen_at >= ? order by w.id`,
-    [backendName, dbDate(dialect, seenSince)],
-  );
-  return {
-    counts: counts.map((r) => ({ queue: r.queue_name, status: r.status, count: readCount(r.n) })),
-    oldestReadyAt: readDate(oldest[0]?.oldest),
-    workers: workers.map((w) => ({
-      workerId: w.id,
-      hostname: w.hostname,
-      pid: Number(w.pid),
-      lastSeenAt: readDate(w.last_seen_at),
-      running: readCount(w.n),
-    })),
-  };
 }

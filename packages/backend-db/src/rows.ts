@@ -1,6 +1,25 @@
-import { Task, TaskError, TaskResult, TaskResultStatus, type JsonValue } from '@djtasks/tasks';
-import { getRegisteredTask, registeredTaskNames } from '@djtasks/tasks/backend';
+/**
+ * Reading task rows: every column is decoded here, and a value that cannot be decoded
+ * becomes a `BadTaskRow` naming the row and the column, never a crash.
+ */
+import {
+  InvalidTaskResultData,
+  TaskError,
+  TaskResultStatus,
+  type JsonValue,
+  type TaskResult,
+} from '@djtasks/tasks';
+import {
+  isTaskResultStatus,
+  taskErrorFromData,
+  taskResultFromData,
+  type TaskErrorData,
+  type TaskResultData,
+} from '@djtasks/tasks/backend';
 import { readDate } from './dialect.ts';
+import { BadTaskRow, describeValue } from './errors.ts';
+
+export { BadTaskRow } from './errors.ts';
 
 /** A task result row as raw queries return it (snake_case columns). */
 export interface TaskRow {
@@ -18,78 +37,116 @@ export interface TaskRow {
   last_attempted_at: unknown;
   finished_at: unknown;
   attempts: number;
+  /** JSON array: the worker of each attempt that has ended (the running one is `lease_owner`). */
   worker_ids: string;
   errors: string;
   return_value: string | null;
   lease_owner: string | null;
   lease_expires_at: unknown;
+  claim_token: string | null;
+  /** When `cancel()` asked the worker running the task to stop it. */
+  cancel_requested_at?: unknown;
 }
 
-/** A row that cannot become a `TaskResult` here: its task is unknown or a JSON column does not parse. */
-export class BadTaskRow extends Error {
-  override name = 'BadTaskRow';
-}
+type JsonColumn = 'args' | 'worker_ids' | 'errors';
 
-function parseColumn(row: TaskRow, column: 'args' | 'worker_ids' | 'errors'): unknown[] {
+function parseArray(row: TaskRow, column: JsonColumn): unknown[] {
   let value: unknown;
   try {
     value = JSON.parse(row[column]);
   } catch (error) {
     throw new BadTaskRow(
-      `Task result ${row.id}: column ${column} is not valid JSON (${(error as Error).message}): ${String(row[column]).slice(0, 200)}`,
+      row.id,
+      column,
+      `is not valid JSON (${(error as Error).message}): ${describeValue(row[column])}`,
       { cause: error },
     );
   }
   if (!Array.isArray(value)) {
     throw new BadTaskRow(
-      `Task result ${row.id}: column ${column} must hold a JSON array (got ${String(row[column]).slice(0, 200)})`,
+      row.id,
+      column,
+      `must hold a JSON array (got ${describeValue(row[column])})`,
     );
   }
   return value;
 }
 
-/** The errors of a row, tolerating a damaged column (an empty list then). */
+function dateColumn(
+  row: TaskRow,
+  column: 'run_after' | 'enqueued_at' | 'started_at' | 'last_attempted_at' | 'finished_at',
+): Date | null {
+  try {
+    return readDate(row[column]);
+  } catch (error) {
+    throw new BadTaskRow(row.id, column, (error as Error).message, { cause: error });
+  }
+}
+
+function readErrorList(row: TaskRow): TaskError[] {
+  return parseArray(row, 'errors').map((error, index) => {
+    try {
+      return taskErrorFromData(error);
+    } catch (cause) {
+      throw new BadTaskRow(
+        row.id,
+        'errors',
+        `entry ${index} is not a TaskError: ${describeValue(error)}`,
+        {
+          cause,
+        },
+      );
+    }
+  });
+}
+
+/** The errors of a row, or an empty list when the column cannot be read (it is replaced then). */
 export function readErrors(row: TaskRow): TaskError[] {
   try {
-    return parseColumn(row, 'errors').map((error) =>
-      TaskError.fromJSON(
-        error as { exceptionClassPath: string; message: string; traceback: string },
-      ),
-    );
+    return readErrorList(row);
   } catch {
     return [];
   }
 }
 
-/** The worker ids of a row, tolerating a damaged column. */
+/** The workers of the ended attempts of a row, or an empty list when the column cannot be read. */
 export function readWorkerIds(row: TaskRow): string[] {
   try {
-    return parseColumn(row, 'worker_ids').map(String);
+    return parseArray(row, 'worker_ids').map(String);
   } catch {
     return [];
   }
 }
 
-/** The task a row names, or a `BadTaskRow` naming it and the tasks this process knows. */
-export function taskOfRow(row: TaskRow, taskModules: readonly string[]): Task<any, any, any> {
-  const base = getRegisteredTask(row.task_name);
-  if (!base) {
-    const known = registeredTaskNames();
+/** The column of the task table that holds each field of the wire codec's `TaskResultData`. */
+const COLUMN_OF_FIELD: Record<string, string> = {
+  id: 'id',
+  taskName: 'task_name',
+  priority: 'priority',
+  queueName: 'queue_name',
+  runAfter: 'run_after',
+  backend: 'backend_name',
+  status: 'status',
+  enqueuedAt: 'enqueued_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  lastAttemptedAt: 'last_attempted_at',
+  args: 'args',
+  errors: 'errors',
+  workerIds: 'worker_ids',
+  returnValue: 'return_value',
+};
+
+function readStatus(row: TaskRow): string {
+  if (!isTaskResultStatus(row.status)) {
     throw new BadTaskRow(
-      `Task result ${row.id} names the task '${row.task_name}', which no loaded task module defines ` +
-        `(task modules: ${taskModules.length ? taskModules.join(', ') : 'none configured'}; ` +
-        `tasks defined: ${known.length ? known.join(', ') : 'none'})`,
+      row.id,
+      'status',
+      `holds '${row.status}', which this version of djtasks does not know ` +
+        `(known: ${Object.values(TaskResultStatus).join(', ')})`,
     );
   }
-  // The row was validated when it was enqueued; rebuilding it skips validation, so a queue
-  // removed from the configuration since then does not make the row unreadable.
-  return new Task({
-    ...base,
-    priority: row.priority,
-    queueName: row.queue_name,
-    backend: row.backend_name,
-    runAfter: readDate(row.run_after),
-  });
+  return row.status;
 }
 
 function parseReturnValue(row: TaskRow): JsonValue | undefined {
@@ -97,33 +154,64 @@ function parseReturnValue(row: TaskRow): JsonValue | undefined {
   try {
     return JSON.parse(row.return_value) as JsonValue;
   } catch (error) {
-    throw new BadTaskRow(`Task result ${row.id}: return_value is not valid JSON`, { cause: error });
+    throw new BadTaskRow(
+      row.id,
+      'return_value',
+      `is not valid JSON: ${describeValue(row.return_value)}`,
+      { cause: error },
+    );
   }
 }
 
-function readStatus(row: TaskRow): TaskResultStatus {
-  const status = row.status as TaskResultStatus;
-  if (!Object.values(TaskResultStatus).includes(status)) {
-    throw new BadTaskRow(`Task result ${row.id} has an unknown status '${row.status}'`);
-  }
-  return status;
-}
+const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
 
-/** Build the `TaskResult` a row describes; throws `BadTaskRow` when it cannot. */
-export function rowToTaskResult(row: TaskRow, taskModules: readonly string[]): TaskResult {
-  const task = taskOfRow(row, taskModules);
-  return new TaskResult({
+/**
+ * The wire codec's data of a row: the database's own encodings (timestamps, JSON text) are
+ * decoded here, column by column. A RUNNING row's worker ids end with the worker holding its lease.
+ */
+export function rowToData(row: TaskRow): TaskResultData {
+  const status = readStatus(row);
+  const workerIds = parseArray(row, 'worker_ids');
+  if (status === TaskResultStatus.RUNNING && row.lease_owner !== null)
+    workerIds.push(row.lease_owner);
+  const data: TaskResultData = {
     id: row.id,
-    task,
-    status: readStatus(row),
-    enqueuedAt: readDate(row.enqueued_at),
-    startedAt: readDate(row.started_at),
-    finishedAt: readDate(row.finished_at),
-    lastAttemptedAt: readDate(row.last_attempted_at),
-    args: parseColumn(row, 'args') as JsonValue[],
+    taskName: row.task_name,
+    priority: Number(row.priority),
+    queueName: row.queue_name,
+    runAfter: ms(dateColumn(row, 'run_after')),
     backend: row.backend_name,
-    errors: readErrors(row),
-    workerIds: parseColumn(row, 'worker_ids').map(String),
-    returnValue: parseReturnValue(row),
-  });
+    status: status as TaskResultStatus,
+    enqueuedAt: ms(dateColumn(row, 'enqueued_at')),
+    startedAt: ms(dateColumn(row, 'started_at')),
+    finishedAt: ms(dateColumn(row, 'finished_at')),
+    lastAttemptedAt: ms(dateColumn(row, 'last_attempted_at')),
+    args: parseArray(row, 'args') as JsonValue[],
+    errors: parseArray(row, 'errors') as TaskErrorData[],
+    workerIds: workerIds as string[],
+  };
+  if (status === TaskResultStatus.SUCCESSFUL) data.returnValue = parseReturnValue(row) ?? null;
+  return data;
+}
+
+/**
+ * Build the `TaskResult` a row describes, through the one wire codec; throws `BadTaskRow`
+ * naming the column when it cannot (a value the codec refuses, or a task not defined here).
+ */
+export function rowToTaskResult(row: TaskRow, taskModules: readonly string[]): TaskResult {
+  const data = rowToData(row);
+  try {
+    return taskResultFromData(data, { taskModules });
+  } catch (error) {
+    if (!(error instanceof InvalidTaskResultData)) throw error;
+    const field = /^[A-Za-z]+/.exec(error.field)?.[0] ?? error.field;
+    const column = COLUMN_OF_FIELD[field] ?? field;
+    const problem = error.message.replace(/^Task result [^:]*: /, '');
+    throw new BadTaskRow(
+      row.id,
+      column,
+      column === 'task_name' ? problem.replace(/^taskName /, '') : `is invalid: ${problem}`,
+      { cause: error },
+    );
+  }
 }

@@ -41,6 +41,10 @@ export const TaskResultSchema = defineEntity({
     leaseOwner: p.string().length(64).nullable(),
     /** When that lease runs out unless renewed. */
     leaseExpiresAt: p.datetime().nullable(),
+    /** Unique to the running attempt: every write of that attempt's outcome or lease requires it. */
+    claimToken: p.string().length(64).nullable(),
+    /** When `cancel()` asked the worker running the task to stop it. */
+    cancelRequestedAt: p.datetime().nullable(),
   },
 });
 
@@ -60,6 +64,8 @@ export const WorkerSchema = defineEntity({
     queues: p.text(),
     startedAt: p.datetime(),
     lastSeenAt: p.datetime(),
+    /** When the worker last claimed or stored something: its heartbeat may live on while it is stuck. */
+    lastProgressAt: p.datetime().nullable(),
   },
 });
 

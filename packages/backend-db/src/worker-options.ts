@@ -1,5 +1,7 @@
 /** The options of a `Worker` and what it reports when it stops. */
+import { randomId } from '@djtasks/tasks/backend';
 import type { DatabaseBackend } from './backend.ts';
+import { InvalidWorkerOptions } from './errors.ts';
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -56,7 +58,63 @@ export interface WorkerSummary {
   released: number;
 }
 
-export function positive(
+/** The options a `Worker` derives from {@link WorkerOptions}, validated. */
+export interface ResolvedWorkerOptions {
+  workerId: string;
+  concurrency: number;
+  /** Running plus locally queued tasks at most: concurrency + prefetch. */
+  capacity: number;
+  /** Claim once this many slots are free. */
+  lowWater: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+}
+
+/** Validate `options`, throwing `InvalidWorkerOptions` naming the first bad one. */
+export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  const workerId = options.workerId ?? randomId();
+  if (workerId.trim() === '' || workerId.length > 64) {
+    throw new InvalidWorkerOptions(
+      `Worker: workerId must be 1 to 64 characters (got '${workerId}').`,
+    );
+  }
+  const concurrency = positive('concurrency', options.concurrency, 10);
+  if (!Number.isInteger(concurrency)) {
+    throw new InvalidWorkerOptions(
+      `Worker: concurrency must be a whole number (got ${concurrency}).`,
+    );
+  }
+  // Off by default: a prefetched task of a worker that dies is charged an attempt it never ran.
+  const prefetch = options.prefetch ?? 0;
+  if (!Number.isInteger(prefetch) || prefetch < 0) {
+    throw new InvalidWorkerOptions(
+      `Worker: prefetch must be a whole number, 0 or more (got ${prefetch}).`,
+    );
+  }
+  const capacity = concurrency + prefetch;
+  const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
+  const leaseMs = positive('leaseMs', options.leaseMs, 30_000);
+  if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
+  if (options.abortGraceMs !== undefined) positive('abortGraceMs', options.abortGraceMs, 0, true);
+  const queues = options.queues ?? ['default'];
+  if (options.excludeQueues?.length && queues !== '*') {
+    throw new InvalidWorkerOptions("Worker: excludeQueues can only be used with queues: '*'.");
+  }
+  if (queues !== '*' && queues.length === 0) {
+    throw new InvalidWorkerOptions('Worker: queues must name at least one queue, or be "*".');
+  }
+  return {
+    workerId,
+    concurrency,
+    capacity,
+    // Claim once half the capacity is free, so that claims come in batches while the other half runs.
+    lowWater: Math.max(1, Math.floor(capacity / 2)),
+    pollIntervalMs,
+    leaseMs,
+  };
+}
+
+function positive(
   name: string,
   value: number | undefined,
   fallback: number,
@@ -64,7 +122,7 @@ export function positive(
 ): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new RangeError(
+    throw new InvalidWorkerOptions(
       `Worker: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${String(value)}).`,
     );
   }

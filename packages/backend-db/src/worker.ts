@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/sql';
-import { taskBackends } from '@djtasks/tasks';
-import { getTaskLogger, invokeTask, randomId, runTaskAttempt } from '@djtasks/tasks/backend';
+import { InvalidTaskBackend, TaskCancelled, taskBackends, WorkerLost } from '@djtasks/tasks';
+import { getTaskLogger } from '@djtasks/tasks/backend';
 import { DatabaseBackend } from './backend.ts';
-import { Completer, badRowOutcome, outcomeOf } from './completer.ts';
+import { AttemptFenced, runClaimedAttempt, type RunningAttempt } from './attempt.ts';
+import { Completer } from './completer.ts';
 import { connectionInfo } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -14,12 +15,11 @@ import {
   nextAvailableAt,
   releaseRows,
   type ClaimedRow,
-  type QueueFilter,
-} from './queries.ts';
+} from './claim-queries.ts';
+import type { QueueFilter } from './queries.ts';
 import { recoverAbandoned } from './recovery.ts';
 import { runMaintenance } from './maintenance.ts';
-import { BadTaskRow, rowToTaskResult } from './rows.ts';
-import { positive, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
+import { resolveWorkerOptions, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
 
 export type { WorkerOptions, WorkerSummary } from './worker-options.ts';
 
@@ -42,8 +42,12 @@ export class Worker {
   readonly #stopController = new AbortController();
   /** Claimed rows not started yet, in claim order. */
   #queued: ClaimedRow[] = [];
-  /** Tasks whose function is running: what `concurrency` limits. */
-  readonly #inFlight = new Map<string, Promise<void>>();
+  /**
+   * Attempts whose function is running, by claim token: what `concurrency` limits. Everything
+   * the worker keeps about an attempt is keyed by its token, so a late end of an older attempt
+   * of the same task (after a freeze) cannot touch a newer one.
+   */
+  readonly #inFlight = new Map<string, RunningAttempt>();
   /** Tasks not yet settled (function running or outcome being stored). */
   readonly #settling = new Set<Promise<void>>();
   #backend: DatabaseBackend | undefined;
@@ -61,31 +65,13 @@ export class Worker {
 
   constructor(options: WorkerOptions = {}) {
     this.#options = options;
-    this.workerId = options.workerId ?? randomId();
-    if (this.workerId.trim() === '' || this.workerId.length > 64) {
-      throw new RangeError(`Worker: workerId must be 1 to 64 characters (got '${this.workerId}').`);
-    }
-    this.#concurrency = positive('concurrency', options.concurrency, 10);
-    if (!Number.isInteger(this.#concurrency))
-      throw new RangeError(
-        `Worker: concurrency must be a whole number (got ${this.#concurrency}).`,
-      );
-    // Off by default: a prefetched task of a worker that dies is charged an attempt it never ran.
-    const prefetch = options.prefetch ?? 0;
-    if (!Number.isInteger(prefetch) || prefetch < 0)
-      throw new RangeError(`Worker: prefetch must be a whole number, 0 or more (got ${prefetch}).`);
-    this.#capacity = this.#concurrency + prefetch;
-    // Claim once half the capacity is free, so that claims come in batches while the other half runs.
-    this.#lowWater = Math.max(1, Math.floor(this.#capacity / 2));
-    this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
-    this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000);
-    if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
-    const queues = options.queues ?? ['default'];
-    if (options.excludeQueues?.length && queues !== '*') {
-      throw new RangeError("Worker: excludeQueues can only be used with queues: '*'.");
-    }
-    if (queues !== '*' && queues.length === 0)
-      throw new RangeError('Worker: queues must name at least one queue, or be "*".');
+    const resolved = resolveWorkerOptions(options);
+    this.workerId = resolved.workerId;
+    this.#concurrency = resolved.concurrency;
+    this.#capacity = resolved.capacity;
+    this.#lowWater = resolved.lowWater;
+    this.#pollIntervalMs = resolved.pollIntervalMs;
+    this.#leaseMs = resolved.leaseMs;
   }
 
   /** The backend this worker runs tasks of (resolved from its alias on start). */
@@ -94,7 +80,7 @@ export class Worker {
       const chosen = this.#options.backend ?? 'default';
       const backend = typeof chosen === 'string' ? taskBackends.get(chosen) : chosen;
       if (!(backend instanceof DatabaseBackend)) {
-        throw new Error(
+        throw new InvalidTaskBackend(
           `Backend '${backend.alias}' is not a database backend (it is ${backend.constructor.name}).`,
         );
       }
@@ -175,15 +161,23 @@ export class Worker {
       await this.#sleep(Math.random() * this.#pollIntervalMs);
     }
     const connection = connectionInfo(em, backend.options.sqlite);
-    const heartbeat = new Heartbeat({
-      connection,
-      workerId: this.workerId,
-      backendName: backend.alias,
-      queues: queues === '*' ? '*' : queues.join(','),
-      pid: process.pid,
-      leaseMs: this.#leaseMs,
-      intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
-    });
+    const heartbeat = new Heartbeat(
+      {
+        connection,
+        workerId: this.workerId,
+        backendName: backend.alias,
+        queues: queues === '*' ? '*' : queues.join(','),
+        pid: process.pid,
+        leaseMs: this.#leaseMs,
+        intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
+      },
+      {
+        onLost: (lost) => this.#onLost(lost),
+        onCancel: (held) => {
+          for (const { id } of held) this.#cancelRunning(id);
+        },
+      },
+    );
     this.#heartbeat = heartbeat;
     const listener =
       connection.dialect === 'postgresql' && this.#options.listen !== false
@@ -191,7 +185,8 @@ export class Worker {
         : undefined;
     listener?.start();
     const unsubscribe = backend.onEnqueue(() => this.wake());
-    this.#completer = new Completer(em, dialect, this.workerId);
+    const unsubscribeCancel = backend.onCancel((id) => this.#cancelRunning(id));
+    this.#completer = new Completer(em, dialect, this.workerId, () => heartbeat.progress());
     const maintenance = runMaintenance({
       backend,
       em,
@@ -211,6 +206,7 @@ export class Worker {
       this.#stopController.abort();
       this.#wake(false);
       unsubscribe();
+      unsubscribeCancel();
       await maintenance;
       await this.#scheduling;
       await listener?.stop();
@@ -270,10 +266,11 @@ export class Worker {
           backoff = Math.min(backoff * 2, 30_000);
           continue;
         }
+        this.#heartbeat!.progress();
         const claimed = rows.length;
         if (claimed > 0) {
           this.#claimed += claimed;
-          this.#heartbeat!.hold(rows.map((row) => row.id));
+          this.#heartbeat!.hold(rows.map((row) => ({ id: row.id, token: row.claim_token })));
           this.#enqueueClaimed(rows);
           this.#startQueued();
         }
@@ -326,7 +323,7 @@ export class Worker {
     let backoff = 100;
     for (let attempt = 1; ; attempt++) {
       try {
-        this.#released += await releaseRows(em, dialect, this.workerId, rows);
+        this.#released += await releaseRows(em, dialect, rows);
         break;
       } catch (error) {
         if (attempt === 5) {
@@ -340,7 +337,7 @@ export class Worker {
         backoff *= 2;
       }
     }
-    this.#heartbeat!.release(rows.map((row) => row.id));
+    this.#heartbeat!.release(rows.map((row) => row.claim_token));
   }
 
   /** Learn when the next deferred task comes due, in the background (one look at a time). */
@@ -361,6 +358,8 @@ export class Worker {
   }
 
   #waitForWake(): Promise<void> {
+    // A stop that came while the loop was busy (claiming) found no wait to end: do not start one.
+    if (this.#stopping) return Promise.resolve();
     const now = Date.now();
     let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#pollIntervalMs;
     if (this.#nextDueAt !== Number.POSITIVE_INFINITY)
@@ -380,52 +379,67 @@ export class Worker {
   }
 
   #startTask(row: ClaimedRow): void {
+    const token = row.claim_token;
     // The slot frees when the task's function ends; the lease is held until its outcome is stored.
     const freeSlot = () => {
-      if (this.#inFlight.delete(row.id)) {
+      if (this.#inFlight.delete(token)) {
         this.#startQueued();
         this.#wake(false);
       }
     };
-    const run = this.#runTask(row, freeSlot).finally(() => {
-      this.#heartbeat!.release([row.id]);
-      this.#settling.delete(run);
-      freeSlot();
-    });
-    this.#inFlight.set(row.id, run);
+    const attempt: RunningAttempt = { row, controller: new AbortController() };
+    const run = runClaimedAttempt({
+      attempt,
+      backend: this.backend,
+      workerId: this.workerId,
+      completer: this.#completer!,
+      shutdown: this.#abortController.signal,
+      freeSlot,
+      onRetry: (availableAt) => {
+        this.#nextDueAt = Math.min(this.#nextDueAt, availableAt.getTime());
+      },
+    })
+      .catch((error: unknown) => {
+        if (error instanceof AttemptFenced) return; // logged by the completer
+        // Never the process, never the batch-mates: the row's lease runs out and recovery
+        // records a WorkerLost attempt.
+        getTaskLogger().error(
+          `worker ${this.workerId}: running task ${row.id} (attempt ${row.attempts}) failed unexpectedly`,
+          error,
+        );
+      })
+      .finally(() => {
+        this.#heartbeat!.release([token]);
+        this.#settling.delete(run);
+        freeSlot();
+      });
+    this.#inFlight.set(token, attempt);
     this.#settling.add(run);
   }
 
-  async #runTask(row: ClaimedRow, freeSlot: () => void): Promise<void> {
-    const completer = this.#completer!;
-    let result;
-    try {
-      result = rowToTaskResult(row, this.backend.taskModules);
-    } catch (error) {
-      if (!(error instanceof BadTaskRow)) throw error;
-      getTaskLogger().error(`worker ${this.workerId}: ${error.message}; marking it FAILED`);
-      await completer.write(badRowOutcome(row, error));
-      return;
+  /** Abort the running attempt(s) of task `id` with `TaskCancelled`: the lifecycle records it CANCELLED. */
+  #cancelRunning(id: string): void {
+    for (const attempt of this.#inFlight.values()) {
+      if (attempt.row.id !== id || attempt.controller.signal.aborted) continue;
+      getTaskLogger().info(`worker ${this.workerId}: cancelling running task ${id}`);
+      attempt.controller.abort(new TaskCancelled(id));
     }
-    await runTaskAttempt(result, {
-      backend: this.backend,
-      workerId: this.workerId,
-      signal: this.#abortController.signal,
-      execute: async (attempt, signal) => {
-        try {
-          return await invokeTask(attempt, signal);
-        } finally {
-          freeSlot();
-        }
-      },
-      persist: async (attempt) => {
-        const outcome = outcomeOf(attempt);
-        await completer.write(outcome);
-        if (outcome.status === 'READY' && outcome.availableAt) {
-          this.#nextDueAt = Math.min(this.#nextDueAt, outcome.availableAt.getTime());
-        }
-      },
-    });
+  }
+
+  /** Attempts the heartbeat found taken back: abort the ones still running, once each. */
+  #onLost(lost: readonly { id: string; token: string }[]): void {
+    for (const { id, token } of lost) {
+      const attempt = this.#inFlight.get(token);
+      if (!attempt || attempt.controller.signal.aborted) continue;
+      getTaskLogger().error(
+        `worker ${this.workerId}: attempt ${attempt.row.attempts} of task ${id} lost its lease while it ran ` +
+          `(this worker was frozen or cut off longer than the lease, and the task was taken back); ` +
+          `aborting its signal, and its outcome will be discarded`,
+      );
+      attempt.controller.abort(
+        new WorkerLost(`attempt ${attempt.row.attempts} of task ${id} lost its lease`),
+      );
+    }
   }
 
   async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
@@ -434,22 +448,32 @@ export class Worker {
     const pending = (async () => {
       while (this.#settling.size > 0) await Promise.all(this.#settling);
     })();
-    if (this.#abortController.signal.aborted) {
+    // A forced stop (`abort()`) may come before the drain or during it (a second signal).
+    const signal = this.#abortController.signal;
+    const abortRequested = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const first = await Promise.race([
+      pending.then(() => 'settled' as const),
+      abortRequested.then(() => 'aborted' as const),
+    ]);
+    if (first === 'aborted') {
       const grace = this.#options.abortGraceMs ?? 5000;
       const settled = await Promise.race([
         pending.then(() => true),
         sleep(grace).then(() => false),
       ]);
       if (!settled) {
+        // Release the attempts whose function still runs; outcomes already handed in are stored first.
+        const tokens = [...this.#inFlight.keys()];
         await this.#completer!.idle();
         await recoverAbandoned(this.backend, em, dialect, {
-          owner: this.workerId,
+          tokens,
           reason: `worker ${this.workerId} was stopped by force and the task did not stop within ${grace} ms`,
         });
         return;
       }
-    } else {
-      await pending;
     }
     // A stop that came while the last queued tasks were waiting for slots.
     await this.#releaseQueued(em, dialect);

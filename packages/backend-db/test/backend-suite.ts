@@ -134,7 +134,7 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
       const [badArgs, badTask] = rows.map((r) => JSON.parse(r.errors) as { message: string }[]);
       expect(badArgs![0]!.message).toContain('column args is not valid JSON');
       expect(badTask![0]!.message).toContain(
-        "names the task 'no.such.task', which no loaded task module defines",
+        "column task_name names the task 'no.such.task', which is not defined here",
       );
       expect(badTask![0]!.message).toContain(FIXTURES_MODULE);
     });
@@ -234,6 +234,9 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
       );
       expect(await main(['--config', '/nonexistent/djtasks.config.ts', 'worker'])).toBe(2);
       expect(await main(['frobnicate'])).toBe(2);
+      for (const command of ['worker', 'migrate', 'prune', 'status']) {
+        expect(await main([command, '--help'])).toBe(0);
+      }
     });
   });
 }

@@ -56,7 +56,7 @@ export async function scratchSqlite(): Promise<ScratchDatabase> {
 }
 
 async function migrateUrl(url: string): Promise<void> {
-  const orm = await openDatabase(url);
+  const orm = await openDatabase(url, { createDatabase: true });
   try {
     await migrate(orm.em);
   } finally {

@@ -1,0 +1,121 @@
+/**
+ * One claimed attempt in a database worker: decode the row (a bad row fails alone), run it
+ * through the one lifecycle (`runTaskAttempt`), store the outcome fenced by its claim token.
+ */
+import { TaskException, taskFinished } from '@djtasks/tasks';
+import {
+  getTaskLogger,
+  invokeTask,
+  runTaskAttempt,
+  sendTransitionSignal,
+} from '@djtasks/tasks/backend';
+import type { DatabaseBackend } from './backend.ts';
+import type { ClaimedRow } from './claim-queries.ts';
+import { badRowOutcome, outcomeOf, type Completer } from './completer.ts';
+import type { AttemptOutcome } from './outcome-queries.ts';
+import { BadTaskRow, rowToTaskResult } from './rows.ts';
+
+/** Thrown from `persist` when the row no longer runs the attempt: stops the lifecycle before its signal. */
+export class AttemptFenced extends TaskException {
+  override name = 'AttemptFenced';
+}
+
+/** An attempt whose task function runs in this worker. */
+export interface RunningAttempt {
+  row: ClaimedRow;
+  /** Aborts this attempt alone (cancelled, or its row was taken back while it ran). */
+  controller: AbortController;
+}
+
+/** What {@link runClaimedAttempt} needs from the worker. */
+export interface ClaimedAttemptOptions {
+  attempt: RunningAttempt;
+  backend: DatabaseBackend;
+  workerId: string;
+  completer: Completer;
+  /** The worker's forced stop. */
+  shutdown: AbortSignal;
+  /** Free the concurrency slot (the function ended, or the attempt was recorded without it). */
+  freeSlot: () => void;
+  /** A retry was stored that becomes due at `availableAt`. */
+  onRetry: (availableAt: Date) => void;
+}
+
+/**
+ * Run one claimed attempt to its stored outcome. Rejects with {@link AttemptFenced} when the
+ * row no longer runs this attempt (the outcome was discarded and logged by the completer).
+ */
+export async function runClaimedAttempt(options: ClaimedAttemptOptions): Promise<void> {
+  const { attempt, backend, workerId, completer, freeSlot } = options;
+  const { row } = attempt;
+  let result;
+  try {
+    result = rowToTaskResult(row, backend.taskModules);
+  } catch (caught) {
+    const error =
+      caught instanceof BadTaskRow
+        ? caught
+        : new BadTaskRow(row.id, '(row)', `cannot be read: ${(caught as Error).message}`, {
+            cause: caught,
+          });
+    getTaskLogger().error(`worker ${workerId}: ${error.message}; marking it FAILED`);
+    freeSlot();
+    const outcome = badRowOutcome(row, error, workerId);
+    if (await completer.write(outcome, row.attempts))
+      badRowFinished(backend, workerId, row, outcome);
+    return;
+  }
+  await runTaskAttempt(result, {
+    backend,
+    workerId,
+    signal: AbortSignal.any([options.shutdown, attempt.controller.signal]),
+    execute: async (taskResult, signal) => {
+      try {
+        return await invokeTask(taskResult, signal);
+      } finally {
+        freeSlot();
+      }
+    },
+    persist: async (taskResult) => {
+      const outcome = outcomeOf(taskResult, row.claim_token);
+      // A discarded late outcome sends no signal: the attempt that holds the row will.
+      if (!(await completer.write(outcome, row.attempts))) throw new AttemptFenced();
+      if (outcome.status === 'READY' && outcome.availableAt) options.onRetry(outcome.availableAt);
+    },
+  });
+}
+
+/**
+ * Send `taskFinished` for a bad row once it is stored FAILED, if what was stored can be read
+ * (the damage was in a column the outcome replaced); otherwise no `TaskResult` can describe it.
+ */
+function badRowFinished(
+  backend: DatabaseBackend,
+  workerId: string,
+  row: ClaimedRow,
+  outcome: AttemptOutcome,
+): void {
+  let result;
+  try {
+    result = rowToTaskResult(
+      {
+        ...row,
+        status: 'FAILED',
+        errors: outcome.errors,
+        worker_ids: outcome.workerIds,
+        finished_at: outcome.finishedAt,
+        lease_owner: null,
+      },
+      backend.taskModules,
+    );
+  } catch {
+    getTaskLogger().warn(
+      `worker ${workerId}: task ${row.id} is stored FAILED, but no taskFinished is sent: the row cannot be read`,
+    );
+    return;
+  }
+  sendTransitionSignal(
+    { result, signal: taskFinished, retryAt: null },
+    backend.constructor as typeof DatabaseBackend,
+  );
+}

@@ -1,0 +1,3 @@
+import { badRowsSuite } from './bad-rows-suite.ts';
+
+badRowsSuite('sqlite');

@@ -1,0 +1,3 @@
+import { cancelSuite } from './cancel-suite.ts';
+
+cancelSuite('postgresql');

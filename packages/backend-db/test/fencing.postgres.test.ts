@@ -1,0 +1,3 @@
+import { fencingSuite } from './fencing-suite.ts';
+
+fencingSuite('postgresql');
