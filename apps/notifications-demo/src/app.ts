@@ -8,11 +8,11 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import view from '@fastify/view';
-import { createServer } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { MikroORM } from '@mikro-orm/sql';
 import nunjucks from 'nunjucks';
 import { userForSession } from './auth.ts';
+import { createHttpServer } from './http-server.ts';
 import { sendError } from './http.ts';
 import {
   csrfCookie,
@@ -41,24 +41,12 @@ export async function buildApp(orm: MikroORM, options: AppOptions = {}): Promise
     logger: options.logger ?? false,
     bodyLimit: settings.MAX_BODY_BYTES,
     trustProxy: settings.TRUST_PROXY,
-    // Slow clients: the whole request (headers and body) must arrive within
-    // REQUEST_TIMEOUT_SECONDS, even when it trickles in a byte at a time, and a connection
-    // that sends nothing for CONNECTION_IDLE_TIMEOUT_SECONDS is closed. Node checks request
-    // deadlines every `connectionsCheckingInterval` (30 s by default), which fastify does
-    // not expose, hence the server factory.
-    serverFactory: (handler) => {
-      const requestTimeout = settings.REQUEST_TIMEOUT_SECONDS * 1000;
-      const server = createServer(
-        {
-          requestTimeout,
-          headersTimeout: requestTimeout,
-          connectionsCheckingInterval: Math.min(1000, requestTimeout),
-        },
-        handler,
-      );
-      server.setTimeout(settings.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000);
-      return server;
-    },
+    // Slow clients: see createHttpServer.
+    serverFactory: (handler) =>
+      createHttpServer(handler, {
+        requestTimeoutMs: settings.REQUEST_TIMEOUT_SECONDS * 1000,
+        idleTimeoutMs: settings.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000,
+      }),
   });
   const site = settings.SITE_URL;
   app.decorate('siteUrl', () => site ?? options.siteUrl?.() ?? `http://${settings.HOST}`);

@@ -122,7 +122,7 @@ const environment = z.object({
   SESSION_COOKIE_AGE_SECONDS: integer(14 * 24 * 3600, 60),
   /** A request must arrive whole (headers and body) within this time. */
   REQUEST_TIMEOUT_SECONDS: integer(30, 1),
-  /** A connection that sends nothing for this long is closed. */
+  /** A connection with no request arriving or being answered for this long is closed. */
   CONNECTION_IDLE_TIMEOUT_SECONDS: integer(10, 1),
   /** Rate limits, per window: login and registration attempts per client IP and per address. */
   RATE_LIMIT_WINDOW_SECONDS: integer(15 * 60, 1),

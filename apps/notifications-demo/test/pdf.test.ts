@@ -1,19 +1,26 @@
 /**
  * The report PDF at the limits the form allows, checked the way a reader would: each page
- * rendered to PNG (pdftoppm), the page count, every label and the total in the extracted
- * text, and no word below the top of the footer or off the page (pdftotext -bbox).
+ * rendered to PNG, the page count, every label and the total in the extracted text, and no
+ * text below the top of the footer or off the page. PDF.js reads and draws the PDFs (see
+ * test/support/pdf-text.ts and pdf-image.ts), so nothing outside Node is needed.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReportRow } from '../src/models/index.ts';
 import { fallbackFont } from '../src/pdf-fonts.ts';
 import { renderReportPdf, type ReportDocument } from '../src/pdf.ts';
+import { pdfPagesToPng } from './support/pdf-image.ts';
+import {
+  flowText,
+  layoutText,
+  readPdf,
+  textBoxes,
+  type PdfFont,
+  type PdfTextBox,
+} from './support/pdf-text.ts';
 import { temporaryFolder } from './support/processes.ts';
 
-const run = promisify(execFile);
 /** Whether the CJK fallback font (Debian's fonts-droid-fallback) is installed here. */
 const CJK = fallbackFont() !== null;
 const folder = temporaryFolder('demo-pdf-');
@@ -22,21 +29,16 @@ const pngDir = process.env.PDF_PNG_DIR ?? folder.path;
 
 afterAll(() => folder.remove());
 
-interface Word {
-  page: number;
-  text: string;
-  xMin: number;
-  yMin: number;
-  xMax: number;
-  yMax: number;
-}
-
 interface Rendered {
   pages: number;
+  /** Laid out in lines, as `pdftotext -layout` did. */
   text: string;
+  /** In drawing order: a wrapped label's lines follow each other. */
   flow: string;
-  words: Word[];
-  pageSize: { width: number; height: number };
+  /** One per text item, in points from the page's top left (see pdf-text.ts). */
+  boxes: PdfTextBox[];
+  pageSizes: { width: number; height: number }[];
+  fonts: PdfFont[];
   pngs: string[];
 }
 
@@ -55,51 +57,40 @@ async function render(name: string, report: Partial<ReportDocument>): Promise<Re
   );
   const file = join(folder.path, `${name}.pdf`);
   writeFileSync(file, pdf);
-  const info = (await run('pdfinfo', [file])).stdout;
-  const pages = Number(/^Pages:\s+(\d+)/m.exec(info)?.[1]);
-  const text = (await run('pdftotext', ['-layout', file, '-'])).stdout;
-  // In reading order (no -layout), a wrapped label's lines follow each other.
-  const flow = (await run('pdftotext', [file, '-'])).stdout;
-  const bbox = (await run('pdftotext', ['-bbox', file, '-'])).stdout;
-  const words: Word[] = [];
-  let page = 0;
-  let pageSize = { width: 0, height: 0 };
-  for (const match of bbox.matchAll(
-    /<page width="([\d.]+)" height="([\d.]+)">|<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g,
-  )) {
-    if (match[1]) {
-      page += 1;
-      pageSize = { width: Number(match[1]), height: Number(match[2]) };
-    } else {
-      words.push({
-        page,
-        text: match[7] ?? '',
-        xMin: Number(match[3]),
-        yMin: Number(match[4]),
-        xMax: Number(match[5]),
-        yMax: Number(match[6]),
-      });
-    }
-  }
+  const contents = await readPdf(file);
   mkdirSync(pngDir, { recursive: true });
-  await run('pdftoppm', ['-png', '-r', '50', file, join(pngDir, name)]);
-  const pngs = readdirSync(pngDir).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.png'));
-  return { pages, text, flow, words, pageSize, pngs };
+  const pngs = await pdfPagesToPng(file, join(pngDir, name), { dpi: 50 });
+  return {
+    pages: contents.pages.length,
+    text: layoutText(contents),
+    flow: flowText(contents),
+    boxes: textBoxes(contents),
+    pageSizes: contents.pages.map(({ width, height }) => ({ width, height })),
+    fonts: contents.fonts,
+    pngs,
+  };
 }
 
-/** Every word above the footer's top and inside the page; the footer on every page. */
+const FOOTER = 'Generated in the background by the djtasks notifications demo';
+
+/** Every text box above the footer's top and inside the page; the footer on every page. */
 function expectLaidOut(rendered: Rendered): void {
-  const footers = rendered.words.filter((w) => w.text === 'Generated');
-  expect(footers.map((w) => w.page)).toEqual(
+  const footers = rendered.boxes.filter((box) => box.text.startsWith(FOOTER));
+  expect(footers.map((box) => box.page)).toEqual(
     Array.from({ length: rendered.pages }, (_, i) => i + 1),
   );
-  const footerTop = Math.min(...footers.map((w) => w.yMin));
-  for (const word of rendered.words) {
-    const inFooter = Math.abs(word.yMin - footerTop) < 1;
-    if (!inFooter) expect(word.yMax, `"${word.text}" p${word.page}`).toBeLessThan(footerTop - 2);
-    expect(word.xMin, word.text).toBeGreaterThanOrEqual(0);
-    expect(word.xMax, word.text).toBeLessThanOrEqual(rendered.pageSize.width);
-    expect(word.yMin, word.text).toBeGreaterThanOrEqual(0);
+  for (const footer of footers)
+    expect(footer.text).toContain(`Page ${footer.page} of ${rendered.pages}`);
+  const footerTop = Math.min(...footers.map((box) => box.yMin));
+  for (const box of rendered.boxes) {
+    const where = `"${box.text}" p${box.page}`;
+    const page = rendered.pageSizes[box.page - 1] ?? { width: 0, height: 0 };
+    const inFooter = Math.abs(box.yMin - footerTop) < 1;
+    if (!inFooter) expect(box.yMax, where).toBeLessThan(footerTop - 2);
+    expect(box.xMin, where).toBeGreaterThanOrEqual(0);
+    expect(box.xMax, where).toBeLessThanOrEqual(page.width);
+    expect(box.yMin, where).toBeGreaterThanOrEqual(0);
+    expect(box.yMax, where).toBeLessThanOrEqual(page.height);
   }
   expect(rendered.pngs).toHaveLength(rendered.pages);
 }
@@ -148,8 +139,8 @@ describe('report PDF layout', () => {
       ),
     );
     expect(rendered.text).toContain('-999,999,999,997');
-    const chartTitle = rendered.words.filter((w) => w.text === 'Value');
-    expect(chartTitle.map((w) => w.page)).toContain(2);
+    const chartTitle = rendered.boxes.filter((box) => box.text === 'Value by label');
+    expect(chartTitle.map((box) => box.page)).toEqual([2]);
     expectLaidOut(rendered);
   });
 
@@ -190,10 +181,12 @@ describe('report PDF layout', () => {
     expect(rendered.text).toContain("□ marks characters this PDF's fonts cannot show");
     // Nothing of the garbage a non-embedded font prints.
     expect(rendered.text).not.toMatch(/gqN|Ø=Þ/);
-    const fonts = (await run('pdffonts', [join(folder.path, 'scripts.pdf')])).stdout;
-    expect(fonts).toMatch(/DejaVuSans\s.*yes/);
-    if (CJK) expect(fonts).toMatch(/DroidSansFallback.*yes/);
-    expect(fonts).not.toMatch(/Helvetica/);
+    // Every font embedded (subset names look like `ABCDEF+DejaVuSans`), none of the 14 standard ones.
+    const fonts = rendered.fonts.map((font) => font.name.replace(/^[A-Z]{6}\+/, ''));
+    expect(fonts).toContain('DejaVuSans');
+    if (CJK) expect(fonts).toContain('DroidSansFallback');
+    expect(rendered.fonts.filter((font) => !font.embedded)).toEqual([]);
+    expect(fonts.join(' ')).not.toMatch(/Helvetica/);
     expectLaidOut(rendered);
   });
 
