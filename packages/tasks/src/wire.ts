@@ -21,6 +21,7 @@ import {
   WorkerLost,
 } from './exceptions.ts';
 import type { JsonValue } from './json.ts';
+import { checkTaskMetadata, NO_METADATA } from './metadata.ts';
 import { TaskResult } from './result.ts';
 import { isTaskResultStatus, TaskResultStatus } from './status.ts';
 import { rebuildTask, type AnyTask, type Task } from './task.ts';
@@ -56,6 +57,8 @@ export interface TaskResultData {
   workerIds: string[];
   /** Present only when `status` is `SUCCESSFUL`. */
   returnValue?: JsonValue;
+  /** The result's metadata; absent when it has none. */
+  metadata?: Record<string, string>;
 }
 
 /** An exception as plain data: a `TaskError`'s fields plus the fields its class carries. */
@@ -88,6 +91,7 @@ export function taskResultToData(result: TaskResult): TaskResultData {
   if (result.status === TaskResultStatus.SUCCESSFUL) {
     data.returnValue = result.returnValue as JsonValue;
   }
+  if (result.metadata !== NO_METADATA) data.metadata = { ...result.metadata };
   return data;
 }
 
@@ -144,6 +148,7 @@ export function taskResultFromData<TReturn = unknown>(
     });
   });
   const workerIds = read.array('workerIds').map((_, index) => read.string(`workerIds[${index}]`));
+  const metadata = read.metadata('metadata');
   return new TaskResult<TReturn>({
     id,
     task: task as Task<any, TReturn, any>,
@@ -158,6 +163,7 @@ export function taskResultFromData<TReturn = unknown>(
     workerIds,
     returnValue:
       status === TaskResultStatus.SUCCESSFUL ? (read.value('returnValue') as TReturn) : undefined,
+    metadata,
   });
 }
 
@@ -305,6 +311,17 @@ class Reader {
 
   array(path: string): unknown[] {
     return this.#typed(path, Array.isArray, 'an array');
+  }
+
+  /** Absent reads as no metadata. */
+  metadata(path: string): ReturnType<typeof checkTaskMetadata> {
+    const value = this.value(path);
+    if (value === undefined) return NO_METADATA;
+    try {
+      return checkTaskMetadata(value);
+    } catch (error) {
+      throw this.bad(path, `is invalid: ${(error as Error).message}`);
+    }
   }
 
   date(path: string): Date | null {

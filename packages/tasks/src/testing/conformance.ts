@@ -23,6 +23,7 @@ import {
   rejects,
   returnsDate,
 } from './fixtures.ts';
+import { describeMetadata } from './conformance-metadata.ts';
 import { describeStopping } from './conformance-stopping.ts';
 import { waitForResult } from './wait.ts';
 
@@ -427,5 +428,6 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
     });
 
     describeStopping({ executes: options.executes, backend, finished, seen });
+    describeMetadata({ executes: options.executes, backend, finished });
   });
 }
