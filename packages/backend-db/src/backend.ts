@@ -24,7 +24,7 @@ import {
 import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
-import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
+import { cancelReadyRow, INSERT_CHUNK, insertRows, requestCancel, selectRow } from './queries.ts';
 import { rowToTaskResult } from './rows.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
@@ -188,9 +188,10 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       args: JSON.stringify(result.args),
       runAfter: task.runAfter,
       enqueuedAt,
+      metadata: JSON.stringify(result.metadata),
     }));
     const dialect = dialectOf(em);
-    if (rows.length > 3000 && dialect === 'sqlite') {
+    if (rows.length > INSERT_CHUNK && dialect === 'sqlite') {
       await em.transactional((tem) => insertRows(tem, dialect, rows));
     } else {
       await insertRows(em, dialect, rows);

@@ -6,6 +6,7 @@ export {
   Djtasks0001TaskResult,
   Djtasks0002ClaimToken,
   Djtasks0003Cancel,
+  Djtasks0004Metadata,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,

@@ -3,7 +3,7 @@
  * enqueue is stored and read back by the backend, and every attempt runs through the
  * instrumentation's `attempt` hook with it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BaseTaskBackend } from '../backends/base.ts';
 import { addTaskInstrumentation } from '../instrumentation.ts';
 import type { TaskResult } from '../result.ts';
@@ -59,6 +59,10 @@ export function describeMetadata(suite: MetadataSuite): void {
       const done = await finished(result);
       expect(done.status).toBe(TaskResultStatus.SUCCESSFUL);
       expect(done.metadata).toEqual(expected);
+      // The hook resumes after the outcome is stored, which is when a poller may see it.
+      await vi.waitFor(() => {
+        expect(attempts).toHaveLength(1);
+      });
       expect(attempts).toEqual([
         { id: result.id, attempt: 1, metadata: expected, outcome: TaskResultStatus.SUCCESSFUL },
       ]);
@@ -83,6 +87,9 @@ export function describeMetadata(suite: MetadataSuite): void {
       instrument();
       const result = await finished(await flaky.enqueue(1));
       expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
+      await vi.waitFor(() => {
+        expect(attempts).toHaveLength(2);
+      });
       expect(attempts.map(({ attempt, outcome }) => [attempt, outcome])).toEqual([
         [1, TaskResultStatus.READY],
         [2, TaskResultStatus.SUCCESSFUL],
