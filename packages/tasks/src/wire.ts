@@ -7,6 +7,7 @@
 import {
   InvalidTask,
   InvalidTaskBackend,
+  InvalidTaskMetadata,
   InvalidTaskResultData,
   TaskAlreadyFinished,
   TaskBackendClosed,
@@ -14,6 +15,7 @@ import {
   TaskCancelled,
   TaskException,
   TaskJsonError,
+  TaskMetadataTooLarge,
   TaskModuleImportError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
@@ -199,6 +201,9 @@ const EXCEPTIONS: Record<string, (message: string, fields: Record<string, string
     const path = String(fields.path);
     return new TaskJsonError(path, message.slice(path.length + 2));
   },
+  InvalidTaskMetadata: (message, fields) => new InvalidTaskMetadata(fields.key ?? '', message),
+  TaskMetadataTooLarge: (_message, fields) =>
+    new TaskMetadataTooLarge(Number(fields.size), Number(fields.limit)),
   TaskTimeout: (message, fields) => new TaskTimeout(Number(fields.timeout), message),
   TaskCancelled: (message, fields) => new TaskCancelled(fields.resultId ?? '', message),
   TaskAlreadyFinished: (_message, fields) =>

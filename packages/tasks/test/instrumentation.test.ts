@@ -12,7 +12,13 @@ import {
   TaskResultStatus,
   type TaskLogger,
 } from '@djtasks/tasks';
-import { checkTaskMetadata, taskResultFromData, taskResultToData } from '@djtasks/tasks/backend';
+import {
+  checkTaskMetadata,
+  exceptionFromData,
+  exceptionToData,
+  taskResultFromData,
+  taskResultToData,
+} from '@djtasks/tasks/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const removers: (() => void)[] = [];
@@ -150,5 +156,18 @@ describe('addTaskInstrumentation', () => {
   it('passes the rejection of a real enqueue on unchanged', async () => {
     instrument({ enqueue: (_t, _n, enqueue) => enqueue() });
     await expect(add.enqueue(1, { bad: new Map() } as never)).rejects.toThrow('args[1]');
+  });
+});
+
+describe('metadata errors across a thread boundary', () => {
+  it('come back as their classes, with their fields', () => {
+    for (const error of [
+      new TaskMetadataTooLarge(5000, 4096),
+      new InvalidTaskMetadata('b', 'bad b'),
+    ]) {
+      const back = exceptionFromData(exceptionToData(error));
+      expect(back).toBeInstanceOf(error.constructor);
+      expect(back).toMatchObject({ ...error, message: error.message });
+    }
   });
 });
