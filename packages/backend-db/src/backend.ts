@@ -25,7 +25,7 @@ import { queueStatsRows, type QueueStats } from './admin-queries.ts';
 import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
-import { cancelReadyRow, INSERT_CHUNK, insertRows, requestCancel, selectRow } from './queries.ts';
+import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
 import { rowToTaskResult } from './rows.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
@@ -192,7 +192,7 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       metadata: JSON.stringify(result.metadata),
     }));
     const dialect = dialectOf(em);
-    if (rows.length > INSERT_CHUNK && dialect === 'sqlite') {
+    if (rows.length > 3000 && dialect === 'sqlite') {
       await em.transactional((tem) => insertRows(tem, dialect, rows));
     } else {
       await insertRows(em, dialect, rows);

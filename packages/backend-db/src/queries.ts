@@ -25,11 +25,8 @@ export interface NewTaskRow {
 
 const INSERT_COLUMNS =
   'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at, metadata';
-/**
- * Rows per INSERT statement: keeps the parameter count (11 per row) under every database's
- * limit (SQLite's 32766).
- */
-export const INSERT_CHUNK = 2900;
+/** Rows per INSERT statement: keeps the parameter count under every database's limit. */
+export const INSERT_CHUNK = 3000;
 
 /**
  * Insert rows of one task with one statement (per {@link INSERT_CHUNK} rows). On PostgreSQL the
