@@ -28,9 +28,11 @@ export interface TaskInstrumentation {
    */
   metadata?: (task: AnyTask) => Record<string, string> | undefined;
   /**
-   * Wrap one attempt of a task, in the process (and on the thread) that runs the attempt:
+   * Wrap one attempt of a task, in the process that runs the attempt (on its main thread):
    * `running` is the RUNNING result; call `attempt` once and resolve with what it resolves to,
-   * the attempt's outcome (SUCCESSFUL, FAILED, CANCELLED, or READY again for a retry). The
+   * the attempt's outcome (SUCCESSFUL, FAILED, CANCELLED, or READY again for a retry). Call
+   * `attempt` at once, without awaiting anything before it (a cancellation must find the
+   * attempt registered). The
    * task's function runs inside it (on the thread pool, in a worker thread: there only the
    * wrapping is inside).
    */
