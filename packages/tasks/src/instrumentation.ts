@@ -32,9 +32,8 @@ export interface TaskInstrumentation {
    * `running` is the RUNNING result; call `attempt` once and resolve with what it resolves to,
    * the attempt's outcome (SUCCESSFUL, FAILED, CANCELLED, or READY again for a retry). Call
    * `attempt` at once, without awaiting anything before it (a cancellation must find the
-   * attempt registered). The
-   * task's function runs inside it (on the thread pool, in a worker thread: there only the
-   * wrapping is inside).
+   * attempt registered). The task's function runs inside it (on the thread pool it runs in a
+   * worker thread: there only the wrapping is inside).
    */
   attempt?: (running: TaskResult, attempt: () => Promise<TaskResult>) => Promise<TaskResult>;
 }
