@@ -55,7 +55,11 @@ export default tseslint.config(
   {
     // Inside the packages, `any` must not leak: the no-unsafe-* rules are on.
     // TODO(issue 9): add packages/backend-db once it is ported onto the lifecycle.
-    files: ['packages/tasks/**/*.ts', 'packages/backend-local/**/*.ts'],
+    files: [
+      'packages/tasks/**/*.ts',
+      'packages/backend-local/**/*.ts',
+      'packages/opentelemetry/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-unsafe-argument': 'error',
       '@typescript-eslint/no-unsafe-assignment': 'error',

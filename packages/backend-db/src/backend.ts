@@ -21,6 +21,7 @@ import {
   sendTransitionSignal,
   type BackendInit,
 } from '@djtasks/tasks/backend';
+import { queueStatsRows, type QueueStats } from './admin-queries.ts';
 import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
@@ -188,6 +189,7 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       args: JSON.stringify(result.args),
       runAfter: task.runAfter,
       enqueuedAt,
+      metadata: JSON.stringify(result.metadata),
     }));
     const dialect = dialectOf(em);
     if (rows.length > 3000 && dialect === 'sqlite') {
@@ -242,6 +244,15 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
     const result = rowToTaskResult(row, this.taskModules);
     if (result.status === TaskResultStatus.CANCELLED) return result;
     throw new TaskAlreadyFinished(id, result.status);
+  }
+
+  /**
+   * The tasks ready to run now in each queue (that has any) and when the oldest became ready,
+   * in one query: what `@djtasks/opentelemetry` reports as queue depth and oldest-ready age.
+   */
+  async queueStats(now: Date = new Date()): Promise<QueueStats[]> {
+    const em = await this.entityManager();
+    return queueStatsRows(em, dialectOf(em), this.alias, now);
   }
 
   /** Call `listener` with the id of each RUNNING task cancelled through this backend instance (in-process workers). */

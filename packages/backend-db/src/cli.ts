@@ -6,22 +6,17 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  configureTasks,
-  InvalidTaskBackend,
-  taskBackends,
-  type TaskLogger,
-  type TasksConfig,
-} from '@djtasks/tasks';
+import { configureTasks, InvalidTaskBackend, taskBackends, type TasksConfig } from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
 import { prune, status } from './admin.ts';
 import { DatabaseBackend } from './backend.ts';
 import { openDatabase } from './connection.ts';
 import { DatabaseConfigurationError } from './errors.ts';
+import { commandLogger, LOG_FORMATS, logAttempts, type LogFormat } from './log-format.ts';
 import { migrate } from './migrations.ts';
 import { Worker } from './worker.ts';
 
-const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
+const USAGE = `Usage: djtasks [--config FILE] [-v N] [--log-format text|json] <command> [options]
 
 Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
@@ -32,6 +27,10 @@ Commands:
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
   status    Counts by queue and status, oldest ready task, workers seen recently: --backend NAME --json
+
+-v 0 logs warnings and errors, 1 (default) also start-up and shutdown, 2 also one line per
+attempt (task id, name, attempt, queue, worker id, status, duration). --log-format json writes
+JSON lines instead of text (also accepted after the command).
 
 The configuration file (default: djtasks.config.ts, .js or .mjs in the current directory)
 default-exports defineConfig({ backends, taskModules }).`;
@@ -45,21 +44,6 @@ const CONFIG_NAMES = [
 
 class UsageError extends Error {
   override name = 'UsageError';
-}
-
-function consoleLogger(verbosity: number): TaskLogger {
-  const write =
-    (level: string) =>
-    (message: string, ...details: unknown[]) => {
-      console.error(`[djtasks] ${level} ${message}`, ...details);
-    };
-  const off = () => {};
-  return {
-    debug: verbosity >= 2 ? write('DEBUG') : off,
-    info: verbosity >= 1 ? write('INFO') : off,
-    warn: write('WARNING'),
-    error: write('ERROR'),
-  };
 }
 
 async function loadConfig(path: string | undefined): Promise<TasksConfig> {
@@ -353,6 +337,18 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   const args = [...argv];
   let configPath: string | undefined;
   let verbosity = 1;
+  let logFormat: string = 'text';
+  const formatAt = args.indexOf('--log-format');
+  if (formatAt !== -1) logFormat = args.splice(formatAt, 2)[1] ?? '';
+  const formatInline = args.findIndex((arg) => arg.startsWith('--log-format='));
+  if (formatInline !== -1)
+    logFormat = args.splice(formatInline, 1)[0]!.slice('--log-format='.length);
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    console.error(
+      `djtasks: --log-format must be one of ${LOG_FORMATS.join(', ')} (got '${logFormat}')`,
+    );
+    return 2;
+  }
   while (args[0]?.startsWith('-')) {
     const flag = args.shift()!;
     if (flag === '--config' || flag === '-c') configPath = args.shift();
@@ -376,9 +372,13 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     console.log(USAGE);
     return 0;
   }
+  const stopLoggingAttempts = name === 'worker' ? logAttempts() : undefined;
   try {
     const config = await loadConfig(configPath);
-    configureTasks({ ...config, logger: config.logger ?? consoleLogger(verbosity) });
+    configureTasks({
+      ...config,
+      logger: config.logger ?? commandLogger(logFormat as LogFormat, verbosity),
+    });
     await loadTaskModules(taskBackends.taskModules);
     return await command(args, options);
   } catch (error) {
@@ -397,6 +397,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     console.error(`djtasks ${name}: failed:`, error);
     return 1;
   } finally {
+    stopLoggingAttempts?.();
     await closeWithin(CLOSE_TIMEOUT_MS);
   }
 }

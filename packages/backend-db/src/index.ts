@@ -6,6 +6,7 @@ export {
   Djtasks0001TaskResult,
   Djtasks0002ClaimToken,
   Djtasks0003Cancel,
+  Djtasks0004Metadata,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -27,6 +28,6 @@ export {
   InvalidWorkerOptions,
   UnreadableTimestamp,
 } from './errors.ts';
-export type { QueueStatus } from './admin-queries.ts';
+export type { QueueStats, QueueStatus } from './admin-queries.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

@@ -144,6 +144,12 @@ end $$`,
       }
     },
   },
+  {
+    // Task metadata (`result.metadata`): a JSON object of string values set at enqueue, e.g. the
+    // trace context that @djtasks/opentelemetry carries from the producer to the worker.
+    name: '0004_metadata',
+    up: () => [`alter table ${T} add column metadata text not null default '{}'`],
+  },
 ];
 
 /**
@@ -222,6 +228,16 @@ export class Djtasks0003Cancel extends Migration {
 
   override up(): void {
     for (const statement of DJTASKS_MIGRATIONS[2]!.up(platformDialect(this.driver)))
+      this.addSql(statement);
+  }
+}
+
+/** The task metadata column, as a MikroORM migration; after {@link Djtasks0003Cancel}. */
+export class Djtasks0004Metadata extends Migration {
+  override name = 'Djtasks0004Metadata';
+
+  override up(): void {
+    for (const statement of DJTASKS_MIGRATIONS[3]!.up(platformDialect(this.driver)))
       this.addSql(statement);
   }
 }

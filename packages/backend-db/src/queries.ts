@@ -19,10 +19,12 @@ export interface NewTaskRow {
   args: string;
   runAfter: Date | null;
   enqueuedAt: Date;
+  /** JSON object of strings (`'{}'` for none). */
+  metadata: string;
 }
 
 const INSERT_COLUMNS =
-  'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at';
+  'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at, metadata';
 /** Rows per INSERT statement: keeps the parameter count under every database's limit. */
 export const INSERT_CHUNK = 3000;
 
@@ -40,8 +42,8 @@ export async function insertRows(
     const first = rows[0]!;
     await em.execute(
       `insert into ${T} (${INSERT_COLUMNS}) ` +
-        `select x.id, 'READY', ?, ?, ?, ?, x.args, ?::timestamptz, ?::timestamptz, ?::timestamptz ` +
-        `from json_to_recordset(?::json) as x(id text, args text)`,
+        `select x.id, 'READY', ?, ?, ?, ?, x.args, ?::timestamptz, ?::timestamptz, ?::timestamptz, x.metadata ` +
+        `from json_to_recordset(?::json) as x(id text, args text, metadata text)`,
       [
         first.taskName,
         first.queueName,
@@ -50,7 +52,7 @@ export async function insertRows(
         first.runAfter,
         first.runAfter ?? first.enqueuedAt,
         first.enqueuedAt,
-        JSON.stringify(rows.map((row) => ({ id: row.id, args: row.args }))),
+        JSON.stringify(rows.map((row) => ({ id: row.id, args: row.args, metadata: row.metadata }))),
       ],
       'run',
     );
@@ -71,9 +73,10 @@ export async function insertRows(
         dbDate(dialect, row.runAfter),
         dbDate(dialect, row.runAfter ?? row.enqueuedAt),
         dbDate(dialect, row.enqueuedAt),
+        row.metadata,
       );
     }
-    const values = chunk.map(() => `(${placeholders(10)})`).join(', ');
+    const values = chunk.map(() => `(${placeholders(11)})`).join(', ');
     await em.execute(`insert into ${T} (${INSERT_COLUMNS}) values ${values}`, params, 'run');
   }
 }

@@ -46,6 +46,8 @@ export interface TaskRow {
   claim_token: string | null;
   /** When `cancel()` asked the worker running the task to stop it. */
   cancel_requested_at?: unknown;
+  /** JSON object of strings (migration 0004); absent from rows read before it. */
+  metadata?: string;
 }
 
 type JsonColumn = 'args' | 'worker_ids' | 'errors';
@@ -135,6 +137,7 @@ const COLUMN_OF_FIELD: Record<string, string> = {
   errors: 'errors',
   workerIds: 'worker_ids',
   returnValue: 'return_value',
+  metadata: 'metadata',
 };
 
 function readStatus(row: TaskRow): string {
@@ -160,6 +163,16 @@ function parseReturnValue(row: TaskRow): JsonValue | undefined {
       `is not valid JSON: ${describeValue(row.return_value)}`,
       { cause: error },
     );
+  }
+}
+
+function parseMetadata(row: TaskRow): Record<string, string> {
+  try {
+    return JSON.parse(row.metadata!) as Record<string, string>;
+  } catch (error) {
+    throw new BadTaskRow(row.id, 'metadata', `is not valid JSON: ${describeValue(row.metadata)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -191,6 +204,7 @@ export function rowToData(row: TaskRow): TaskResultData {
     workerIds: workerIds as string[],
   };
   if (status === TaskResultStatus.SUCCESSFUL) data.returnValue = parseReturnValue(row) ?? null;
+  if (row.metadata !== undefined && row.metadata !== '{}') data.metadata = parseMetadata(row);
   return data;
 }
 

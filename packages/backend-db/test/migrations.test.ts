@@ -70,7 +70,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
         await em.execute(insert, ['done', 'SUCCESSFUL', now, now, now, 1, '["w"]', '42'], 'run');
         await em.execute(insert, ['waiting', 'READY', now, now, null, 0, '[]', null], 'run');
 
-        expect(await migrate(em)).toEqual(['0002_claim_token', '0003_cancel']);
+        expect(await migrate(em)).toEqual(['0002_claim_token', '0003_cancel', '0004_metadata']);
         expect(await migrate(em)).toEqual([]);
 
         const rows = await em.execute<
@@ -100,6 +100,11 @@ describe.each(['sqlite', 'postgresql'] as const)(
           ['done', 'SUCCESSFUL', 5, '42', '["w"]', null, null],
           ['waiting', 'READY', 0 + 5, null, '[]', null, null],
         ]);
+        // 0004: rows enqueued before it have no metadata.
+        const metadata = await em.execute<{ metadata: string }[]>(
+          `select metadata from ${TASK_RESULT_TABLE} order by id`,
+        );
+        expect(metadata.map((r) => r.metadata)).toEqual(['{}', '{}']);
         // The new status is accepted, an unknown one still refused.
         await em.execute(
           `update ${TASK_RESULT_TABLE} set status = 'CANCELLED' where id = 'waiting'`,

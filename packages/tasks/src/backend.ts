@@ -14,6 +14,7 @@ export {
   type RunTaskAttemptOptions,
 } from './lifecycle.ts';
 export { getTaskLogger } from './log.ts';
+export { checkTaskMetadata } from './metadata.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';
 export { copyTaskResult, createTaskResult, type TaskResultFields } from './result.ts';
 export { isFinishedStatus, isTaskResultStatus } from './status.ts';

@@ -172,3 +172,34 @@ export class NoReturnValue extends TaskException {
     this.status = status;
   }
 }
+
+/** A task result's metadata is not an object of string values. `key` names the bad entry. */
+export class InvalidTaskMetadata extends TaskException {
+  override name = 'InvalidTaskMetadata';
+  /** The offending key, or `''` for the object as a whole. */
+  readonly key: string;
+
+  constructor(key: string, message: string) {
+    super(message);
+    this.key = key;
+  }
+}
+
+/** A task result's metadata is larger than `TASK_METADATA_MAX_BYTES` once encoded as JSON. */
+export class TaskMetadataTooLarge extends InvalidTaskMetadata {
+  override name = 'TaskMetadataTooLarge';
+  /** Its size as UTF-8 JSON, in bytes. */
+  readonly size: number;
+  /** The largest size allowed, in bytes. */
+  readonly limit: number;
+
+  constructor(size: number, limit: number) {
+    super(
+      '',
+      `Task metadata is ${size} bytes as JSON, more than the limit of ${limit} bytes; ` +
+        `metadata carries small context (trace ids, a tenant), not data: pass data as arguments.`,
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}

@@ -21,6 +21,7 @@ export { TaskContext } from './context.ts';
 export {
   InvalidTask,
   InvalidTaskBackend,
+  InvalidTaskMetadata,
   InvalidTaskResultData,
   NoReturnValue,
   TaskAlreadyFinished,
@@ -29,14 +30,17 @@ export {
   TaskCancelled,
   TaskException,
   TaskJsonError,
+  TaskMetadataTooLarge,
   TaskModuleImportError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
   TaskTimeout,
   WorkerLost,
 } from './exceptions.ts';
+export { addTaskInstrumentation, type TaskInstrumentation } from './instrumentation.ts';
 export type { JsonArray, JsonObject, JsonValue } from './json.ts';
 export type { TaskLogger } from './log.ts';
+export { TASK_METADATA_MAX_BYTES, type TaskMetadata } from './metadata.ts';
 export { TaskResult } from './result.ts';
 export {
   defaultBackoff,

@@ -7,6 +7,7 @@ import type { BaseTaskBackend } from './backends/base.ts';
 import { TaskContext } from './context.ts';
 import { TaskCancelled, TaskTimeout } from './exceptions.ts';
 import { normalizeReturnValue, type JsonValue } from './json.ts';
+import { hasTaskInstrumentation, instrumentAttempt } from './instrumentation.ts';
 import { getTaskLogger } from './log.ts';
 import type { TaskResult } from './result.ts';
 import { taskStarted } from './signals.ts';
@@ -179,13 +180,27 @@ export async function runTaskAttempt<TReturn>(
   taskResult: TaskResult<TReturn>,
   options: RunTaskAttemptOptions,
 ): Promise<TaskResult<TReturn>> {
-  const { backend, workerId, execute = invokeTask, persist, attempts } = options;
+  const { backend, workerId } = options;
   const sender = backend.constructor as abstract new (...args: never[]) => unknown;
   const deferRetry = options.deferRetries ?? backend.supportsDefer;
   let current = taskResult as TaskResult;
   if (current.status === TaskResultStatus.READY) {
     current = startAttempt(current, workerId, options.startedAt).result;
   }
+  const running = current;
+  const attempt = (): Promise<TaskResult> => runStarted(running, options, sender, deferRetry);
+  const next = hasTaskInstrumentation() ? instrumentAttempt(running, attempt) : attempt();
+  return (await next) as TaskResult<TReturn>;
+}
+
+/** The rest of {@link runTaskAttempt}, from the RUNNING result on: what instrumentation wraps. */
+async function runStarted(
+  current: TaskResult,
+  options: RunTaskAttemptOptions,
+  sender: abstract new (...args: never[]) => unknown,
+  deferRetry: boolean,
+): Promise<TaskResult> {
+  const { execute = invokeTask, persist, attempts } = options;
   options.onStart?.(current);
   const controller = new AbortController();
   // Registered before taskStarted, so that a receiver can cancel the attempt it is told of.
@@ -256,5 +271,5 @@ export async function runTaskAttempt<TReturn>(
         (result.task.runAfter ? ` after ${result.task.runAfter.toISOString()}` : ''),
     );
   }
-  return transition.result as TaskResult<TReturn>;
+  return transition.result;
 }

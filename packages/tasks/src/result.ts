@@ -1,6 +1,8 @@
 import { NoReturnValue } from './exceptions.ts';
 import { randomId } from './ids.ts';
+import { newTaskMetadata } from './instrumentation.ts';
 import { normalizeArgs, type JsonValue } from './json.ts';
+import { NO_METADATA, type TaskMetadata } from './metadata.ts';
 import { isFinishedStatus, TaskResultStatus } from './status.ts';
 import type { Task } from './task.ts';
 import type { TaskError } from './task-error.ts';
@@ -20,6 +22,8 @@ export interface TaskResultFields<TReturn = unknown> {
   workerIds: readonly string[];
   /** Only meaningful when `status` is `SUCCESSFUL`. */
   returnValue?: TReturn | undefined;
+  /** Checked and frozen (see `checkTaskMetadata`). @defaultValue `{}` */
+  metadata?: TaskMetadata;
 }
 
 let readFields: <TReturn>(result: TaskResult<TReturn>) => Readonly<TaskResultFields<TReturn>>;
@@ -84,6 +88,15 @@ export class TaskResult<TReturn = unknown> {
   /** The id of the worker of each attempt, oldest first. */
   get workerIds(): readonly string[] {
     return this.#fields.workerIds;
+  }
+
+  /**
+   * Context that travels with the task, set when it was enqueued by the metadata hooks of
+   * `addTaskInstrumentation` (a trace context, a tenant): string values, at most
+   * `TASK_METADATA_MAX_BYTES` as JSON. Read-only.
+   */
+  get metadata(): TaskMetadata {
+    return this.#fields.metadata ?? NO_METADATA;
   }
 
   /** The number of attempts so far, counting one that is running. */
@@ -166,12 +179,13 @@ export function copyTaskResult<TReturn>(result: TaskResult<TReturn>): TaskResult
 /**
  * Build the READY result of a new enqueue: arguments normalised through JSON (throwing a
  * `TaskJsonError` that names the bad value), `enqueuedAt` now, a fresh 32-character id
- * unless `id` is given.
+ * unless `id` is given, `metadata` as given plus what the added instrumentations' metadata
+ * hooks return (throwing `InvalidTaskMetadata` / `TaskMetadataTooLarge`).
  */
 export function createTaskResult<TReturn>(
   task: Task<any, TReturn, any>,
   args: readonly unknown[],
-  options: { id?: string; enqueuedAt?: Date } = {},
+  options: { id?: string; enqueuedAt?: Date; metadata?: Record<string, string> } = {},
 ): TaskResult<TReturn> {
   return adoptFields<TReturn>({
     id: options.id ?? randomId(),
@@ -185,5 +199,6 @@ export function createTaskResult<TReturn>(
     backend: task.backend,
     errors: [],
     workerIds: [],
+    metadata: newTaskMetadata(task, options.metadata),
   });
 }

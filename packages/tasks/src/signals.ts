@@ -74,8 +74,10 @@ taskEnqueued.connect(function logTaskEnqueued({ taskResult }) {
     `Task id=${taskResult.id} name=${taskResult.task.name} enqueued backend=${taskResult.backend}`,
   );
 });
+// Per-task lines are debug (Django logs started/finished at info): a worker at its default
+// level must not write a line per task. A failure stays an error.
 taskStarted.connect(function logTaskStarted({ taskResult }) {
-  getTaskLogger().info(
+  getTaskLogger().debug(
     `Task id=${taskResult.id} name=${taskResult.task.name} state=${taskResult.status}`,
   );
 });
@@ -85,6 +87,6 @@ taskFinished.connect(function logTaskFinished({ taskResult }) {
   if (taskResult.status === 'FAILED') {
     logger.error(message, taskResult.errors.at(-1)?.traceback ?? '');
   } else {
-    logger.info(message);
+    logger.debug(message);
   }
 });

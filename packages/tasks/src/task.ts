@@ -8,6 +8,7 @@ import type { BaseTaskBackend } from './backends/base.ts';
 import type { TaskContext } from './context.ts';
 import { InvalidTask, TaskResultMismatch } from './exceptions.ts';
 import type { JsonValue } from './json.ts';
+import { hasTaskInstrumentation, instrumentEnqueue } from './instrumentation.ts';
 import { registerTask } from './task-registry.ts';
 import type { TaskResult } from './result.ts';
 import { defaultBackoff, type Backoff } from './retry.ts';
@@ -141,14 +142,22 @@ export class Task<
   async enqueue(...args: TArgs): Promise<TaskResult<TReturn>> {
     const backend = this.getBackend();
     backend.validateTask(this);
-    return backend.enqueue(this, args);
+    if (!hasTaskInstrumentation()) return backend.enqueue(this, args);
+    const [result] = await instrumentEnqueue(this, 1, async () => [
+      await backend.enqueue(this, args),
+    ]);
+    return result as TaskResult<TReturn>;
   }
 
   /** Enqueue one run per entry of `argsList`; backends that can do it insert them all at once. */
   async enqueueMany(argsList: readonly TArgs[]): Promise<TaskResult<TReturn>[]> {
     const backend = this.getBackend();
     backend.validateTask(this);
-    return backend.enqueueMany(this, argsList);
+    if (!hasTaskInstrumentation()) return backend.enqueueMany(this, argsList);
+    const results = await instrumentEnqueue(this, argsList.length, () =>
+      backend.enqueueMany(this, argsList),
+    );
+    return results as TaskResult<TReturn>[];
   }
 
   /** Fetch the result with `id`; it must belong to this task. */

@@ -7,6 +7,7 @@
 import {
   InvalidTask,
   InvalidTaskBackend,
+  InvalidTaskMetadata,
   InvalidTaskResultData,
   NoReturnValue,
   TaskAlreadyFinished,
@@ -15,6 +16,7 @@ import {
   TaskCancelled,
   TaskException,
   TaskJsonError,
+  TaskMetadataTooLarge,
   TaskModuleImportError,
   TaskResultDoesNotExist,
   TaskResultMismatch,
@@ -22,6 +24,7 @@ import {
   WorkerLost,
 } from './exceptions.ts';
 import type { JsonValue } from './json.ts';
+import { checkTaskMetadata, NO_METADATA } from './metadata.ts';
 import { TaskResult } from './result.ts';
 import { isTaskResultStatus, TaskResultStatus } from './status.ts';
 import { rebuildTask, type AnyTask, type Task } from './task.ts';
@@ -61,6 +64,8 @@ export interface TaskResultData {
   workerIds?: string[];
   /** Present only when `status` is `SUCCESSFUL`. */
   returnValue?: JsonValue;
+  /** The result's metadata; absent when it has none. */
+  metadata?: Record<string, string>;
 }
 
 /** An exception as plain data: a `TaskError`'s fields plus the fields its class carries. */
@@ -91,6 +96,7 @@ export function taskResultToData(result: TaskResult): TaskResultData {
   if (result.status === TaskResultStatus.SUCCESSFUL) {
     data.returnValue = result.returnValue as JsonValue;
   }
+  if (result.metadata !== NO_METADATA) data.metadata = { ...result.metadata };
   return data;
 }
 
@@ -149,6 +155,7 @@ export function taskResultFromData<TReturn = unknown>(
   const workerIds = read.optionalArray('workerIds');
   const badWorkerId = workerIds.findIndex((workerId) => typeof workerId !== 'string');
   if (badWorkerId !== -1) read.nested(workerIds, 'workerIds').string(String(badWorkerId));
+  const metadata = read.metadata('metadata');
   return new TaskResult<TReturn>({
     id,
     task: task as Task<any, TReturn, any>,
@@ -163,6 +170,7 @@ export function taskResultFromData<TReturn = unknown>(
     workerIds: workerIds as string[],
     returnValue:
       status === TaskResultStatus.SUCCESSFUL ? (read.value('returnValue') as TReturn) : undefined,
+    metadata,
   });
 }
 
@@ -199,6 +207,9 @@ const EXCEPTIONS: Record<string, (message: string, fields: Record<string, string
     const path = String(fields.path);
     return new TaskJsonError(path, message.slice(path.length + 2));
   },
+  InvalidTaskMetadata: (message, fields) => new InvalidTaskMetadata(fields.key ?? '', message),
+  TaskMetadataTooLarge: (_message, fields) =>
+    new TaskMetadataTooLarge(Number(fields.size), Number(fields.limit)),
   TaskTimeout: (message, fields) => new TaskTimeout(Number(fields.timeout), message),
   TaskCancelled: (message, fields) => new TaskCancelled(fields.resultId ?? '', message),
   TaskAlreadyFinished: (_message, fields) =>
@@ -324,6 +335,17 @@ class Reader {
   /** An array, or `[]` when the field is absent. */
   optionalArray(key: string): unknown[] {
     return this.#data[key] === undefined ? [] : this.array(key);
+  }
+
+  /** Absent reads as no metadata. */
+  metadata(key: string): ReturnType<typeof checkTaskMetadata> {
+    const value = this.#data[key];
+    if (value === undefined) return NO_METADATA;
+    try {
+      return checkTaskMetadata(value);
+    } catch (error) {
+      throw this.bad(key, `is invalid: ${(error as Error).message}`);
+    }
   }
 
   /** Epoch milliseconds as a `Date`; `null` when the field is `null` or absent. */

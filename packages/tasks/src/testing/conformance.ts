@@ -23,6 +23,7 @@ import {
   rejects,
   returnsDate,
 } from './fixtures.ts';
+import { describeMetadata } from './conformance-metadata.ts';
 import { describeSignals } from './conformance-signals.ts';
 import { describeStopping } from './conformance-stopping.ts';
 import { waitForResult } from './wait.ts';
@@ -370,5 +371,6 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
 
     describeSignals({ executes: options.executes, backend, finished, seen, logged });
     describeStopping({ executes: options.executes, backend, finished, seen });
+    describeMetadata({ executes: options.executes, backend, finished });
   });
 }
