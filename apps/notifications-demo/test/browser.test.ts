@@ -1,12 +1,10 @@
 /**
- * A person's view, in Debian's Chromium driven by playwright-core: sign up, log in, ask for
+ * A person's view, in Chromium (Debian's, or Playwright's; see support/chromium.ts) driven by playwright-core: sign up, log in, ask for
  * a report and watch it turn completed without reloading. Leaves a screenshot of the
  * reports page and a PNG of the PDF's first page in test-artifacts/.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -20,8 +18,9 @@ import {
   type RunningProcess,
 } from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
+import { chromiumPath } from './support/chromium.ts';
+import { pdfPageToPng } from './support/pdf-image.ts';
 
-const run = promisify(execFile);
 const ARTIFACTS = join(APP_DIR, 'test-artifacts');
 
 let inbox: Inbox;
@@ -31,6 +30,7 @@ let folder: ReturnType<typeof temporaryFolder>;
 let browser: BrowserContext;
 
 beforeAll(async () => {
+  const executablePath = await chromiumPath();
   folder = temporaryFolder('demo-browser-');
   inbox = await startSmtpServer();
   const env = {
@@ -46,7 +46,7 @@ beforeAll(async () => {
   app = await startApp(env);
   worker = await startWorker(env);
   browser = await chromium.launchPersistentContext(join(folder.path, 'chromium-profile'), {
-    executablePath: '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: [
       '--headless',
@@ -60,7 +60,8 @@ beforeAll(async () => {
     viewport: { width: 1100, height: 800 },
     acceptDownloads: true,
   });
-});
+  // Up to 15 minutes: on a machine without Chromium, this installs Debian's.
+}, 900_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -83,9 +84,9 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   await page.fill('#signup input[name=password]', 'cobol-forever-59');
   await page.click('#signup button[type=submit]');
   await page.waitForURL(`${app.url}/?message=registered`);
-  await expect.poll(() => page.textContent('[role=status]')).toContain('Registration complete!');
+  await expect.poll(() => page.textContent('[role=status]')).toContain('Check your email');
   const welcome = await inbox.waitFor((m) => recipients(m).includes('grace@example.com'));
-  expect(welcome.subject).toBe('Welcome!');
+  expect(welcome.subject).toBe('Welcome to the djtasks demo');
 
   await page.fill('#login input[name=email]', 'grace@example.com');
   await page.fill('#login input[name=password]', 'cobol-forever-59');
@@ -124,16 +125,54 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   const text = await pdfToText(pdfPath);
   expect(text).toContain('Bugs found per week');
   expect(text).toMatch(/Week 4\s+13/);
-  await run('pdftoppm', [
-    '-png',
-    '-r',
-    '80',
-    '-f',
-    '1',
-    '-singlefile',
-    pdfPath,
-    join(ARTIFACTS, 'report-page-1'),
-  ]);
+  await pdfPageToPng(pdfPath, join(ARTIFACTS, 'report-page-1.png'), { pageNumber: 1, dpi: 80 });
   writeFileSync(join(ARTIFACTS, 'README.txt'), 'Written by test/browser.test.ts; git-ignored.\n');
   expect(violations).toEqual([]);
 });
+
+it('shows the home, reports, error and 404 pages at 1280 and 390 px without sideways scrolling', async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const width of [1280, 390]) {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width, height: 900 });
+    const pages: [string, string, number][] = [
+      ['reports', '/reports', 200],
+      ['error', '/reports/abc', 400],
+      ['404', '/no/such/page', 404],
+    ];
+    // Logged out first: the home page with its two forms, after a signup error.
+    await browser.clearCookies();
+    await page.goto(app.url);
+    await page.fill('#signup input[name=name]', 'Tiny Screen');
+    await page.fill('#signup input[name=email]', 'tiny@example.com');
+    await page.fill('#signup input[name=password]', '12345678');
+    await page.click('#signup button[type=submit]');
+    await page.locator('#password-error').waitFor();
+    // The form keeps what was typed (never the password).
+    expect(await page.inputValue('#signup input[name=name]')).toBe('Tiny Screen');
+    expect(await page.inputValue('#signup input[name=email]')).toBe('tiny@example.com');
+    expect(await page.inputValue('#signup input[name=password]')).toBe('');
+    expect(await page.textContent('#password-error')).toContain('This password is too common.');
+    await expectFits(page, width);
+    await page.screenshot({ path: join(ARTIFACTS, `home-${width}.png`), fullPage: true });
+
+    await page.fill('#login input[name=email]', 'grace@example.com');
+    await page.fill('#login input[name=password]', 'cobol-forever-59');
+    await page.click('#login button[type=submit]');
+    await page.waitForURL(`${app.url}/reports`);
+    for (const [name, path, status] of pages) {
+      const response = await page.goto(`${app.url}${path}`);
+      expect(response?.status(), path).toBe(status);
+      expect(response?.headers()['content-type'], path).toMatch(/^text\/html/);
+      await expectFits(page, width);
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    }
+    await page.close();
+  }
+});
+
+/** Nothing on the page is wider than the window (no sideways scrolling). */
+async function expectFits(page: import('playwright-core').Page, width: number): Promise<void> {
+  const scrollWidth = Number(await page.evaluate('document.documentElement.scrollWidth'));
+  expect(scrollWidth, page.url()).toBeLessThanOrEqual(width);
+}

@@ -1,7 +1,8 @@
 /**
- * No Docker engine runs here, so check what can be checked without one: the compose file
- * parses and has the services the deployment needs, and every command the containers run
- * is a file of this app, run the same way the end-to-end tests run it.
+ * The compose file and Dockerfile, read: the services the deployment needs, and every command
+ * the containers run is a file of this app. These run everywhere in `./dev test`; what the
+ * images do when they run is checked for real by `./dev compose-check` (Docker) and, without
+ * Docker, by production-tree.test.ts (the tree the image runs, built the same way).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +36,12 @@ describe('docker-compose.yml', () => {
 
   it('has PostgreSQL, MailHog, a one-off migration, the web app and a worker', () => {
     expect(Object.keys(services).sort()).toEqual(['db', 'mailhog', 'migrate', 'web', 'worker']);
-    expect(services.mailhog?.ports).toEqual(['1025:1025', '8025:8025']);
+    // MailHog's ports, on the same host ports unless MAILHOG_SMTP_PORT / MAILHOG_UI_PORT move them.
+    expect(services.mailhog?.ports).toEqual([
+      '${MAILHOG_SMTP_PORT:-1025}:1025',
+      '${MAILHOG_UI_PORT:-8025}:8025',
+    ]);
+    expect(services.web?.ports).toEqual(['${WEB_PORT:-8000}:8000']);
     expect(services.db?.image).toMatch(/^postgres:/);
   });
 
@@ -100,10 +106,48 @@ describe('docker-compose.yml', () => {
         dockerfile: 'apps/notifications-demo/Dockerfile',
       });
     }
-    const copied = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) =>
+    // COPY lines that read the build context (not --from=another stage).
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
       (m[1] ?? '').split(' '),
     );
     expect(copied.length).toBeGreaterThan(5);
     for (const source of copied) expect(existsSync(join(ROOT, source)), source).toBe(true);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('runs the production tree that deploy/build-production.sh builds, without pnpm', () => {
+    expect(dockerfile).toMatch(
+      /^RUN apps\/notifications-demo\/deploy\/build-production\.sh \/out$/m,
+    );
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages).toHaveLength(2);
+    const runtime = stages[1] ?? '';
+    expect(runtime).toMatch(/^node:24-bookworm-slim$/m);
+    expect(runtime).not.toMatch(/pnpm/);
+    expect(runtime).toMatch(/^COPY --from=build \/out\/node_modules node_modules$/m);
+  });
+
+  it('keeps the real base image names (local stand-ins only replace them where no registry answers)', () => {
+    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual([
+      'node:24-bookworm-slim',
+      'node:24-bookworm-slim',
+    ]);
+    expect(compose.services.db?.image).toBe('postgres:16-alpine');
+    expect(compose.services.mailhog?.image).toBe('mailhog/mailhog:v1.0.1');
+  });
+});
+
+describe('the compose check', () => {
+  it('adds to the compose file only a host-network build (the private engine has no NAT)', () => {
+    const local = parse(
+      readFileSync(join(ROOT, '.ci', 'compose-check', 'compose.local.yml'), 'utf8'),
+      { merge: true },
+    ) as { services: Record<string, Record<string, unknown>> };
+    expect(Object.keys(local.services).sort()).toEqual(['migrate', 'web', 'worker']);
+    for (const [name, service] of Object.entries(local.services)) {
+      expect(Object.keys(service), name).toEqual(['build']);
+      expect(service['build'], name).toEqual({ ...compose.services[name]?.build, network: 'host' });
+    }
   });
 });

@@ -1,14 +1,26 @@
-/** A throwaway PostgreSQL database per test file, on the local server (trust auth). */
+/**
+ * A throwaway PostgreSQL database per test file, on the server DJTASKS_TEST_PG_URL names (an
+ * admin URL; the root vitest globalSetup, test-support/postgres-server.ts, sets it to the local
+ * server or to a throwaway embedded one).
+ */
 import { randomBytes } from 'node:crypto';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { MikroORM } from '@mikro-orm/sql';
 
-const SERVER = 'postgresql://postgres@127.0.0.1:5432';
+const ADMIN_URL =
+  process.env['DJTASKS_TEST_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** The URL of database `name` on the test server. */
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.href;
+}
 
 async function admin<T>(work: (orm: MikroORM) => Promise<T>): Promise<T> {
   const orm = await MikroORM.init({
     driver: PostgreSqlDriver,
-    clientUrl: `${SERVER}/postgres`,
+    clientUrl: ADMIN_URL,
     entities: [],
     discovery: { warnWhenNoEntities: false },
   } as never);
@@ -24,7 +36,7 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
   const name = `demo_test_${randomBytes(6).toString('hex')}`;
   await admin((orm) => orm.em.getConnection().execute(`create database "${name}"`));
   return {
-    url: `${SERVER}/${name}`,
+    url: databaseUrl(name),
     drop: async () => {
       await admin((orm) =>
         orm.em.getConnection().execute(`drop database if exists "${name}" with (force)`),

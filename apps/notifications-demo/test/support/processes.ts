@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { environmentWith } from '../../src/settings.ts';
+import { pdfText } from './pdf-text.ts';
 
 export const APP_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
@@ -81,10 +82,9 @@ export function temporaryFolder(prefix: string): { path: string; remove(): void 
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** The text of a PDF, through poppler's pdftotext. */
+/** The text of a PDF (PDF.js: no poppler needed). */
 export async function pdfToText(file: string): Promise<string> {
-  const { stdout } = await run('pdftotext', ['-layout', file, '-']);
-  return stdout;
+  return pdfText(file);
 }
 
 export { startProcess };
