@@ -6,6 +6,7 @@ export {
   Djtasks0001TaskResult,
   Djtasks0002ClaimToken,
   Djtasks0003Cancel,
+  Djtasks0006AdminIndexes,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -28,5 +29,24 @@ export {
   UnreadableTimestamp,
 } from './errors.ts';
 export type { QueueStatus } from './admin-queries.ts';
+export {
+  cancelResult,
+  countsByQueueAndStatus,
+  deleteResult,
+  getResultDetail,
+  InvalidResultQuery,
+  listResults,
+  listWorkers,
+  retryResult,
+  TaskNotRetryable,
+  TaskStillRunning,
+  type ListResultsOptions,
+  type QueueStatusCount,
+  type ResultPage,
+  type TaskAttempt,
+  type TaskResultDetail,
+  type TaskResultSummary,
+  type WorkerInfo,
+} from './task-admin.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';
