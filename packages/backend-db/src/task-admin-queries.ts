@@ -182,3 +182,23 @@ export async function selectWorkers(
   );
   return { workers, running };
 }
+
+/** Finished rows per minute since `since`, by status: each minute as epoch ms. */
+export async function selectFinishedPerMinute(
+  em: EntityManager,
+  dialect: DialectName,
+  backendName: string,
+  since: Date,
+): Promise<{ minute: unknown; status: string; n: unknown }[]> {
+  // SQLite keeps milliseconds; PostgreSQL a timestamp. The finished index serves the range.
+  const minute =
+    dialect === 'postgresql'
+      ? `(floor(extract(epoch from finished_at) / 60) * 60000)::bigint`
+      : `(finished_at / 60000) * 60000`;
+  return em.execute(
+    `select ${minute} as minute, status, count(*) as n from ${T} ` +
+      `where status in ('SUCCESSFUL', 'FAILED', 'CANCELLED') and finished_at >= ? and backend_name = ? ` +
+      `group by 1, status order by 1, status`,
+    [dbDate(dialect, since), backendName],
+  );
+}

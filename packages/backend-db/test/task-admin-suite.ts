@@ -13,6 +13,7 @@ import {
   countsByQueueAndStatus,
   DatabaseBackend,
   deleteResult,
+  finishedPerMinute,
   getResultDetail,
   InvalidResultQuery,
   listResults,
@@ -206,6 +207,32 @@ export function taskAdminSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(counts[0]!.oldestDueAt).toBeInstanceOf(Date);
       expect(counts[1]!.oldestDueAt).toBeNull();
       expect(base).toBeGreaterThan(0);
+    });
+
+    it('counts finished results per minute, one entry per minute', async () => {
+      const { ok1, failed } = await fixture();
+      const now = Date.now();
+      const minuteAgo = Math.floor(now / 60_000) * 60_000 - 60_000;
+      await sql(`update ${TASK_RESULT_TABLE} set finished_at = ? where id = ?`, [
+        at(minuteAgo + 1234),
+        ok1.id,
+      ]);
+      await sql(`update ${TASK_RESULT_TABLE} set finished_at = ? where id = ?`, [
+        at(now - 7_200_000),
+        failed.id,
+      ]);
+      const series = await finishedPerMinute(backend, 60, new Date(now));
+      expect(series).toHaveLength(60);
+      expect(series.at(-1)!.minute.getTime()).toBe(minuteAgo + 60_000);
+      expect(series.at(-2)).toEqual({
+        minute: new Date(minuteAgo),
+        successful: 1,
+        failed: 0,
+        cancelled: 0,
+      });
+      // ok2 finished just now; the FAILED one two hours ago is outside the window.
+      expect(series.reduce((n, m) => n + m.successful + m.failed + m.cancelled, 0)).toBe(2);
+      await expect(finishedPerMinute(backend, 0)).rejects.toBeInstanceOf(InvalidResultQuery);
     });
 
     it('retries a FAILED result as a new attempt of the same row, keeping its history', async () => {
