@@ -78,8 +78,9 @@ export async function selectRows(
   }
   if (cursor !== null) {
     const at = dbDate(dialect, new Date(cursor.enqueuedAt));
-    where.push(`(enqueued_at < ? or (enqueued_at = ? and id < ?))`);
-    params.push(at, at, cursor.id);
+    // A row value comparison: both databases use it as a range on the index.
+    where.push(`(enqueued_at, id) < (?, ?)`);
+    params.push(at, cursor.id);
   }
   params.push(limit);
   return em.execute<TaskRow[]>(
