@@ -55,13 +55,13 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
     'started_at, last_attempted_at, finished_at, attempts, worker_ids, errors, return_value';
   if (dialect === 'postgresql') {
     await em.execute(
-      `insert into ${T} (${columns}) select lpad(g::text, 32, '0'), ${status}, 'bench.task' || (g % 5), 'q' || (g % 4), 'default', 0, '[1]', ` +
+      `insert into ${T} (${columns}) select lpad(g::text, 32, '0'), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
         `t, t, t, t, t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1' ` +
         `from (select g, now() - interval '7 days' + g * (interval '7 days' / ${FINISHED}) as t from generate_series(1, ${FINISHED}) g) s`,
     );
     await em.execute(
       `insert into ${T} (id, status, task_name, queue_name, backend_name, priority, args, available_at, enqueued_at) ` +
-        `select lpad((${FINISHED} + g)::text, 32, '0'), 'READY', 'bench.task' || (g % 5), 'q' || (g % 4), 'default', 0, '[1]', ` +
+        `select lpad((${FINISHED} + g)::text, 32, '0'), 'READY', 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
         `now() - g * interval '1 ms', now() - g * interval '1 ms' from generate_series(1, ${READY}) g`,
     );
     await em.execute(`analyze ${T}`);
@@ -70,7 +70,7 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
     const step = Math.floor((7 * 86_400_000) / FINISHED);
     await em.execute(
       `with recursive s(g) as (select 1 union all select g + 1 from s where g < ${FINISHED}) ` +
-        `insert into ${T} (${columns}) select printf('%032d', g), ${status}, 'bench.task' || (g % 5), 'q' || (g % 4), 'default', 0, '[1]', ` +
+        `insert into ${T} (${columns}) select printf('%032d', g), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
         `${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step} + 1000, 1, ` +
         `'["worker-' || (g % 10) || '"]', ${errors}, '1' from s`,
     );
@@ -78,7 +78,7 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
     await em.execute(
       `with recursive s(g) as (select 1 union all select g + 1 from s where g < ${READY}) ` +
         `insert into ${T} (id, status, task_name, queue_name, backend_name, priority, args, available_at, enqueued_at) ` +
-        `select printf('%032d', ${FINISHED} + g), 'READY', 'bench.task' || (g % 5), 'q' || (g % 4), 'default', 0, '[1]', ${now} - g, ${now} - g from s`,
+        `select printf('%032d', ${FINISHED} + g), 'READY', 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ${now} - g, ${now} - g from s`,
     );
     await em.execute(`analyze`);
   }
@@ -159,6 +159,12 @@ async function benchmark(dialect: DialectName, database: string): Promise<void> 
       'status=FAILED, queue=q2',
       { status: 'FAILED', queue: 'q2' },
       { statuses: ['FAILED'], queues: ['q2'] },
+      null,
+    ],
+    [
+      'status=FAILED, queue=q9 (no such queue)',
+      { status: 'FAILED', queue: 'q9' },
+      { statuses: ['FAILED'], queues: ['q9'] },
       null,
     ],
     ['taskName=bench.task3', { taskName: 'bench.task3' }, { taskNames: ['bench.task3'] }, null],

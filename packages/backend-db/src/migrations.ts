@@ -145,12 +145,13 @@ end $$`,
     },
   },
   {
-    // The task admin API (listResults): newest-first keyset pages, unfiltered or by status,
-    // read from an index however many finished rows the table keeps.
+    // The task admin API (listResults): newest-first keyset pages, unfiltered, by status, or by
+    // queue and status, read from an index however many finished rows the table keeps.
     name: '0006_admin_indexes',
     up: () => [
       `create index ${T}_enqueued_idx on ${T} (backend_name, enqueued_at, id)`,
       `create index ${T}_status_enqueued_idx on ${T} (backend_name, status, enqueued_at, id)`,
+      `create index ${T}_queue_enqueued_idx on ${T} (backend_name, queue_name, status, enqueued_at, id)`,
     ],
   },
 ];

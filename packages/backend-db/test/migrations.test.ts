@@ -132,6 +132,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
             `${TASK_RESULT_TABLE}_enqueued_idx`,
             `${TASK_RESULT_TABLE}_finished_idx`,
             `${TASK_RESULT_TABLE}_lease_idx`,
+            `${TASK_RESULT_TABLE}_queue_enqueued_idx`,
             `${TASK_RESULT_TABLE}_queue_idx`,
             `${TASK_RESULT_TABLE}_ready_idx`,
             `${TASK_RESULT_TABLE}_status_enqueued_idx`,
