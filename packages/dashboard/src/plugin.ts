@@ -4,6 +4,7 @@
  * inline style, and are sent with a strict Content-Security-Policy.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
@@ -61,7 +62,7 @@ const templates = new URL('../templates/', import.meta.url);
 const stylesheet = readFileSync(new URL('../static/dashboard.css', import.meta.url));
 
 function environment(): nunjucks.Environment {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templates.pathname), {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(fileURLToPath(templates)), {
     autoescape: true,
   });
   env.addFilter('iso', (date: Date | null) =>
