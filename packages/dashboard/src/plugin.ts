@@ -234,6 +234,47 @@ export async function djtasksDashboard(
     delete: deleteResult,
   } as const;
 
+  // Bulk retry or cancel of the rows checked in the list: each id is tried, refusals are listed.
+  app.post('/tasks/bulk', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (!csrfValid(request, body['_csrf'])) {
+      return fail(
+        request,
+        reply,
+        403,
+        'Refused',
+        'The form is missing its CSRF token or it does not match: reload the page and try again.',
+      );
+    }
+    const action = body['action'];
+    if (action !== 'retry' && action !== 'cancel')
+      return fail(request, reply, 400, 'Unknown action', 'Choose Retry or Cancel.');
+    const ids = [...new Set(values(body['id']))];
+    if (ids.length === 0)
+      return fail(request, reply, 400, 'Nothing selected', 'Select at least one task first.');
+    if (ids.length > 1000)
+      return fail(request, reply, 400, 'Too many', 'Select at most 1000 tasks at once.');
+    const done: string[] = [];
+    const refused: { id: string; message: string }[] = [];
+    for (const id of ids) {
+      try {
+        await actions[action](backend, id);
+        done.push(id);
+      } catch (error) {
+        if (!(error instanceof TaskException)) throw error;
+        refused.push({ id, message: error.message });
+      }
+    }
+    const next = typeof body['next'] === 'string' ? body['next'] : '';
+    return render(request, reply, 'bulk.njk', {
+      title: action === 'retry' ? 'Retried' : 'Cancelled',
+      action,
+      done,
+      refused,
+      back: next.startsWith(`${base}/`) && !next.startsWith('//') ? next : `${base}/tasks`,
+    });
+  });
+
   app.post('/tasks/:id/:action', async (request, reply) => {
     const { id, action } = request.params as { id: string; action: string };
     const body = (request.body ?? {}) as Record<string, unknown>;

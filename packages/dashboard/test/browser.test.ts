@@ -164,7 +164,11 @@ describe('@djtasks/dashboard in Chromium', () => {
         { timeout: 30_000, interval: 200 },
       )
       .toBe(1);
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page
+      .locator('table.results tbody tr')
+      .first()
+      .getByRole('button', { name: 'Cancel' })
+      .click();
     await page.waitForURL(/status=RUNNING/);
     await expect
       .poll(

@@ -204,6 +204,50 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
     expect((await getResultDetail(backend, failed.id)).status).toBe('FAILED');
   });
 
+  it('retries or cancels a selection in bulk, listing each refusal', async () => {
+    const { failed, ready } = await fixture();
+    const { token, cookie } = await page(`${PREFIX}/tasks`);
+    const list = (await page(`${PREFIX}/tasks`)).response.body;
+    expect(list).toContain(`name="id" value="${failed.id}" form="bulk"`);
+    const form = new URLSearchParams({ _csrf: token!, action: 'retry' });
+    form.append('id', failed.id);
+    form.append('id', ready.id);
+    const noToken = await app.inject({
+      method: 'POST',
+      url: `${PREFIX}/tasks/bulk`,
+      headers: { ...staff, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form.toString(),
+    });
+    expect(noToken.statusCode).toBe(403);
+    const response = await app.inject({
+      method: 'POST',
+      url: `${PREFIX}/tasks/bulk`,
+      headers: {
+        ...staff,
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: `${CSRF_COOKIE}=${cookie!.value}`,
+      },
+      payload: form.toString(),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('Retry: 1 task; refused: 1.');
+    expect(response.body).toContain(`is READY; only FAILED or CANCELLED results can be retried`);
+    expect((await getResultDetail(backend, failed.id)).status).toBe('READY');
+    const cancel = await post(
+      `${PREFIX}/tasks/bulk`,
+      { _csrf: token!, action: 'cancel', id: ready.id },
+      cookie!.value,
+    );
+    expect(cancel.body).toContain('Cancel: 1 task.');
+    expect((await getResultDetail(backend, ready.id)).status).toBe('CANCELLED');
+    const none = await post(
+      `${PREFIX}/tasks/bulk`,
+      { _csrf: token!, action: 'retry' },
+      cookie!.value,
+    );
+    expect(none.statusCode).toBe(400);
+  });
+
   it('retries, cancels and deletes from the pages, and explains a refusal', async () => {
     const { failed, ready } = await fixture();
     const { token, cookie } = await page(`${PREFIX}/tasks`);
