@@ -69,6 +69,17 @@ export default tseslint.config(
     },
   },
   {
+    // @djtasks/dashboard: no `any` leaks either.
+    files: ['packages/dashboard/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-argument': 'error',
+      '@typescript-eslint/no-unsafe-assignment': 'error',
+      '@typescript-eslint/no-unsafe-member-access': 'error',
+      '@typescript-eslint/no-unsafe-return': 'error',
+      '@typescript-eslint/no-unsafe-call': 'error',
+    },
+  },
+  {
     // Type tests look at methods without calling them.
     files: ['**/*.test-d.ts'],
     rules: { '@typescript-eslint/unbound-method': 'off' },

@@ -9,11 +9,13 @@ import { parseArgs } from 'node:util';
 import { configureTasks, InvalidTaskBackend, taskBackends, type TasksConfig } from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
 import { prune, status } from './admin.ts';
+import { ADMIN_COMMANDS, ADMIN_HELP, AdminUsageError } from './cli-admin.ts';
 import { DatabaseBackend } from './backend.ts';
 import { openDatabase } from './connection.ts';
 import { DatabaseConfigurationError } from './errors.ts';
 import { commandLogger, LOG_FORMATS, logAttempts, type LogFormat } from './log-format.ts';
 import { migrate } from './migrations.ts';
+import { InvalidResultQuery } from './task-admin.ts';
 import { Worker } from './worker.ts';
 
 const USAGE = `Usage: djtasks [--config FILE] [-v N] [--log-format text|json] <command> [options]
@@ -27,6 +29,12 @@ Commands:
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
   status    Counts by queue and status, oldest ready task, workers seen recently: --backend NAME --json
+  list      List task results with filters (--status, --queue, --task, --worker, --error, --limit, --json)
+  show      Show one task result with every attempt, error and traceback: ID [--json]
+  retry     Retry FAILED or CANCELLED results: ID... [--json]
+  cancel    Cancel READY or RUNNING results: ID... [--json]
+  delete    Delete results that are not RUNNING: ID... [--json]
+  (djtasks <command> --help for a command's options)
 
 -v 0 logs warnings and errors, 1 (default) also start-up and shutdown, 2 also one line per
 attempt (task id, name, attempt, queue, worker id, status, duration). --log-format json writes
@@ -330,6 +338,7 @@ const COMMANDS: Record<string, (args: string[], options: MainOptions) => Promise
   migrate: runMigrate,
   prune: runPrune,
   status: runStatus,
+  ...ADMIN_COMMANDS,
 };
 
 /** Run the `djtasks` command with `argv` (without node and the script); resolves with the exit code. */
@@ -369,7 +378,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {
-    console.log(USAGE);
+    console.log(ADMIN_HELP[name!] ?? USAGE);
     return 0;
   }
   const stopLoggingAttempts = name === 'worker' ? logAttempts() : undefined;
@@ -384,6 +393,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   } catch (error) {
     if (
       error instanceof UsageError ||
+      error instanceof AdminUsageError ||
+      error instanceof InvalidResultQuery ||
       error instanceof DatabaseConfigurationError ||
       error instanceof InvalidTaskBackend ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')

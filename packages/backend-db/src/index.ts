@@ -7,6 +7,7 @@ export {
   Djtasks0002ClaimToken,
   Djtasks0003Cancel,
   Djtasks0004Metadata,
+  Djtasks0006AdminIndexes,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -29,5 +30,26 @@ export {
   UnreadableTimestamp,
 } from './errors.ts';
 export type { QueueStats, QueueStatus } from './admin-queries.ts';
+export {
+  cancelResult,
+  countsByQueueAndStatus,
+  deleteResult,
+  finishedPerMinute,
+  getResultDetail,
+  InvalidResultQuery,
+  listResults,
+  listWorkers,
+  retryResult,
+  TaskNotRetryable,
+  TaskStillRunning,
+  type FinishedMinute,
+  type ListResultsOptions,
+  type QueueStatusCount,
+  type ResultPage,
+  type TaskAttempt,
+  type TaskResultDetail,
+  type TaskResultSummary,
+  type WorkerInfo,
+} from './task-admin.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

@@ -150,6 +150,16 @@ end $$`,
     name: '0004_metadata',
     up: () => [`alter table ${T} add column metadata text not null default '{}'`],
   },
+  {
+    // The task admin API (listResults): newest-first keyset pages, unfiltered, by status, or by
+    // queue and status, read from an index however many finished rows the table keeps.
+    name: '0006_admin_indexes',
+    up: () => [
+      `create index ${T}_enqueued_idx on ${T} (backend_name, enqueued_at, id)`,
+      `create index ${T}_status_enqueued_idx on ${T} (backend_name, status, enqueued_at, id)`,
+      `create index ${T}_queue_enqueued_idx on ${T} (backend_name, queue_name, status, enqueued_at, id)`,
+    ],
+  },
 ];
 
 /**
@@ -239,5 +249,15 @@ export class Djtasks0004Metadata extends Migration {
   override up(): void {
     for (const statement of DJTASKS_MIGRATIONS[3]!.up(platformDialect(this.driver)))
       this.addSql(statement);
+  }
+}
+
+/** The indexes of the task admin API, as a MikroORM migration; after {@link Djtasks0004Metadata}. */
+export class Djtasks0006AdminIndexes extends Migration {
+  override name = 'Djtasks0006AdminIndexes';
+
+  override up(): void {
+    const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0006_admin_indexes')!;
+    for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
   }
 }

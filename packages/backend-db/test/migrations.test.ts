@@ -70,7 +70,12 @@ describe.each(['sqlite', 'postgresql'] as const)(
         await em.execute(insert, ['done', 'SUCCESSFUL', now, now, now, 1, '["w"]', '42'], 'run');
         await em.execute(insert, ['waiting', 'READY', now, now, null, 0, '[]', null], 'run');
 
-        expect(await migrate(em)).toEqual(['0002_claim_token', '0003_cancel', '0004_metadata']);
+        expect(await migrate(em)).toEqual([
+          '0002_claim_token',
+          '0003_cancel',
+          '0004_metadata',
+          '0006_admin_indexes',
+        ]);
         expect(await migrate(em)).toEqual([]);
 
         const rows = await em.execute<
@@ -130,10 +135,13 @@ describe.each(['sqlite', 'postgresql'] as const)(
               .filter((n) => n.startsWith('djtasks'))
               .sort(),
           ).toEqual([
+            `${TASK_RESULT_TABLE}_enqueued_idx`,
             `${TASK_RESULT_TABLE}_finished_idx`,
             `${TASK_RESULT_TABLE}_lease_idx`,
+            `${TASK_RESULT_TABLE}_queue_enqueued_idx`,
             `${TASK_RESULT_TABLE}_queue_idx`,
             `${TASK_RESULT_TABLE}_ready_idx`,
+            `${TASK_RESULT_TABLE}_status_enqueued_idx`,
           ]);
         }
       } finally {

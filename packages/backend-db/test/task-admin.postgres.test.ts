@@ -1,0 +1,3 @@
+import { taskAdminSuite } from './task-admin-suite.ts';
+
+taskAdminSuite('postgresql');
