@@ -8,14 +8,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { environmentWith, TASK_BACKENDS, type TaskBackendName } from '../src/settings.ts';
+import { onShutdownSignal } from '../src/signals.ts';
+import { APP_DIR, DATA_DIR, demoEnvironment } from '../src/demo-environment.ts';
 import { walkthrough } from './walkthrough.ts';
 
-const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
-const DATA_DIR = join(APP_DIR, '.data', 'demo');
 /** The demo's default: the backend a real deployment would use, with its worker beside the web server. */
 const DEFAULT_BACKEND: TaskBackendName = 'database';
 
@@ -46,17 +46,26 @@ const port = values.port ?? (values.walkthrough ? '0' : '8000');
 
 if (values.reset) rmSync(DATA_DIR, { recursive: true, force: true });
 mkdirSync(DATA_DIR, { recursive: true });
-const show = (path: string) => path;
+/** Paths relative to where the command was run, which is shorter to read. */
+const show = (path: string) => relative(process.cwd(), path) || '.';
+
+// A port in use is the most common start-up failure: one line, before anything starts.
+if (port !== '0') {
+  const probe = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(Number(port), '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  if (!free) {
+    console.error(`error: port ${port} is in use; run ./dev demo --port N with a free port`);
+    process.exit(1);
+  }
+}
 
 const mediaRoot = join(DATA_DIR, 'media');
 const emailFolder = join(DATA_DIR, 'emails');
-const emailBackend = values.walkthrough ? 'filebased' : 'console,filebased';
 const env: Record<string, string> = {
-  TASK_BACKEND: backend,
-  DATABASE_URL: `sqlite:${join(DATA_DIR, 'db.sqlite3')}`,
-  MEDIA_ROOT: mediaRoot,
-  EMAIL_BACKEND: emailBackend,
-  EMAIL_FILE_PATH: emailFolder,
+  ...demoEnvironment(backend),
   HOST: '127.0.0.1',
   PORT: port,
   THREADPOOL_MAX_WORKERS: '2',
@@ -84,6 +93,7 @@ function start(name: string, args: string[], quiet: boolean): ChildProcess {
   child.stderr?.on('data', forward(process.stderr));
   child.on('exit', (code, signal) => {
     if (!stopping && code !== 0) {
+      // The child already said why in one line (unless quiet): no need to repeat it.
       console.error(`${name} exited with ${code ?? signal}${quiet ? `:\n${log}` : ''}`);
       void stopAll(1);
     }
@@ -105,11 +115,10 @@ async function stopAll(code: number): Promise<never> {
   );
   process.exit(code);
 }
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+onShutdownSignal(() => stopAll(0));
 
 console.log(
-  `djtasks notifications demo: tasks on the ${backend} backend, SQLite in ${show(DATA_DIR)}, email to ${values.walkthrough ? '.eml files' : 'the console and .eml files'}`,
+  `djtasks notifications demo: tasks on the ${backend} backend, SQLite in ${show(DATA_DIR)}, email saved as .eml files in ${show(emailFolder)}`,
 );
 
 const migrate = start('migrate', ['src/manage.ts', 'migrate'], false);
@@ -144,8 +153,8 @@ console.log(`
   Open ${url}/ in a browser.
 
   What to try:
-    1. Sign up. The page answers at once ("Registration complete!"); the welcome email is
-       sent by a background task: it is printed below and saved in ${show(emailFolder)}/.
+    1. Sign up. The page answers at once; the welcome email is sent by a background task:
+       a line below says so, and the message is saved in ${show(emailFolder)}/.
     2. Log in and ask for a report on the Reports page. You get an answer at once
        (202 {"status":"processing"}); the row goes from pending to completed by itself,
        then "Download PDF" appears. The file is ${show(mediaRoot)}/reports/report_<id>.pdf.

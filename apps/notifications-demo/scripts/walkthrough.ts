@@ -58,12 +58,15 @@ async function emailsTo(
   const found = [];
   for (const name of (await readdir(folder).catch(() => [])).sort()) {
     if (!name.endsWith('.eml')) continue;
-    const source = await readFile(join(folder, name), 'utf8');
-    if (!source.includes(`To: ${address}`)) continue;
-    const subject = /^Subject: (.*)$/m.exec(source)?.[1] ?? '';
-    const text =
-      /Content-Type: text\/plain[^\n]*\n(?:[^\n]+\n)*\n([\s\S]*?)\n----/.exec(source)?.[1] ?? '';
-    const line = text.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Hi ')) ?? '';
+    const source = await readFile(join(folder, name));
+    // mailparser decodes encoded subjects and quoted-printable bodies.
+    const { simpleParser } = await import('mailparser');
+    const mail = await simpleParser(source);
+    const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
+    if (!to.some((group) => group.value.some((entry) => entry.address === address))) continue;
+    const subject = mail.subject ?? '';
+    const line =
+      (mail.text ?? '').split(/\r?\n/).find((l) => l.trim() !== '' && !l.startsWith('Hi ')) ?? '';
     found.push({ file: join(folder, name), subject, body: line.trim() });
   }
   return found;
@@ -93,7 +96,7 @@ export async function walkthrough({
     name: 'Demo User',
     password,
   });
-  if (registered.status !== 201) return fail('register', registered);
+  if (registered.status !== 202) return fail('register', registered);
   step(
     1,
     `POST /register ${email} -> ${registered.status} "${registered.body.message}" in ${elapsed(started)} (welcome email enqueued)`,

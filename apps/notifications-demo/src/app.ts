@@ -1,43 +1,77 @@
 /**
- * The web application: fastify with the middleware Django would give (security headers and
- * CSP, sessions, CSRF, a unit of work per request) and the views of `views/`.
+ * The web application: fastify with the middleware Django would give (allowed hosts,
+ * security headers and CSP, signed session cookies, CSRF, rate limits, a unit of work per
+ * request, `no-store` for logged-in pages) and the views of `views/`.
  */
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import view from '@fastify/view';
+import { createServer } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { MikroORM } from '@mikro-orm/sql';
+import nunjucks from 'nunjucks';
 import { userForSession } from './auth.ts';
 import { sendError } from './http.ts';
 import {
   csrfCookie,
   csrfFailure,
+  helmetOptions,
+  hostAllowed,
   newCsrfToken,
-  parseCookies,
-  securityHeaders,
   setCsrfCookie,
+  trustedOrigins,
 } from './security.ts';
 import { settings } from './settings.ts';
+import { TEMPLATES_DIR } from './templates.ts';
 import { accountViews, SESSION_COOKIE } from './views/accounts.ts';
 import { reportViews } from './views/reports.ts';
 import { staticViews } from './views/static.ts';
 
+export interface AppOptions {
+  logger?: boolean;
+  /** Where the server is reached when `SITE_URL` is unset (known once it listens). */
+  siteUrl?: () => string;
+}
+
 /** Build the app on an open ORM; the caller listens and closes. */
-export function buildApp(orm: MikroORM, options: { logger?: boolean } = {}): FastifyInstance {
+export async function buildApp(orm: MikroORM, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: settings.MAX_BODY_BYTES,
-    trustProxy: false,
-  });
-  const headers = securityHeaders(settings.SECURE_COOKIES);
-
-  // HTML forms post application/x-www-form-urlencoded; the body limit applies to it too.
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      const fields: Record<string, string> = {};
-      for (const [key, value] of new URLSearchParams(body as string)) fields[key] = value;
-      done(null, fields);
+    trustProxy: settings.TRUST_PROXY,
+    // Slow clients: the whole request (headers and body) must arrive within
+    // REQUEST_TIMEOUT_SECONDS, even when it trickles in a byte at a time, and a connection
+    // that sends nothing for CONNECTION_IDLE_TIMEOUT_SECONDS is closed. Node checks request
+    // deadlines every `connectionsCheckingInterval` (30 s by default), which fastify does
+    // not expose, hence the server factory.
+    serverFactory: (handler) => {
+      const requestTimeout = settings.REQUEST_TIMEOUT_SECONDS * 1000;
+      const server = createServer(
+        {
+          requestTimeout,
+          headersTimeout: requestTimeout,
+          connectionsCheckingInterval: Math.min(1000, requestTimeout),
+        },
+        handler,
+      );
+      server.setTimeout(settings.CONNECTION_IDLE_TIMEOUT_SECONDS * 1000);
+      return server;
     },
-  );
+  });
+  const site = settings.SITE_URL;
+  app.decorate('siteUrl', () => site ?? options.siteUrl?.() ?? `http://${settings.HOST}`);
+
+  await app.register(cookie, { secret: settings.SECRET_KEY });
+  await app.register(formbody);
+  await app.register(helmet, helmetOptions(settings));
+  await app.register(rateLimit, { global: false });
+  await app.register(view, {
+    engine: { nunjucks },
+    root: TEMPLATES_DIR,
+    options: { autoescape: true, throwOnUndefined: false },
+  });
 
   app.decorateRequest('em', null as never);
   app.decorateRequest('user', null);
@@ -46,15 +80,25 @@ export function buildApp(orm: MikroORM, options: { logger?: boolean } = {}): Fas
   app.decorateRequest('csrfCookieToken', null);
 
   app.addHook('onRequest', async (request, reply) => {
-    reply.headers(headers);
-    request.em = orm.em.fork();
-    const cookies = parseCookies(request.headers.cookie);
-    const key = cookies[SESSION_COOKIE];
-    if (key) {
-      request.user = await userForSession(request.em, key);
-      request.sessionKey = request.user ? key : null;
+    // Django's ALLOWED_HOSTS: a request for another name is refused before anything runs.
+    // The health check answers any name, so a container probe on 127.0.0.1 works.
+    // `request.host` is X-Forwarded-Host behind a trusted proxy, the Host header otherwise.
+    if (request.url !== '/health' && !hostAllowed(request.host, settings.ALLOWED_HOSTS)) {
+      const host = (request.host ?? '').slice(0, 100);
+      return sendError(
+        reply,
+        400,
+        `Invalid HTTP_HOST header: '${host}'. You may need to add '${host.replace(/:\d+$/, '')}' to ALLOWED_HOSTS.`,
+      );
     }
-    const token = csrfCookie(cookies);
+    request.em = orm.em.fork();
+    const signed = request.cookies[SESSION_COOKIE];
+    const unsigned = signed ? request.unsignCookie(signed) : null;
+    if (unsigned?.valid && unsigned.value) {
+      request.user = await userForSession(request.em, unsigned.value);
+      request.sessionKey = request.user ? unsigned.value : null;
+    }
+    const token = csrfCookie(request.cookies);
     if (token) {
       request.csrfToken = token;
     } else {
@@ -64,13 +108,28 @@ export function buildApp(orm: MikroORM, options: { logger?: boolean } = {}): Fas
     }
     // Token checks need the parsed body, so they run in preValidation.
     request.csrfCookieToken = token;
+    return undefined;
   });
 
   app.addHook('preValidation', async (request, reply) => {
-    const failure = csrfFailure(request, request.csrfCookieToken);
+    const failure = csrfFailure(
+      request,
+      request.csrfCookieToken,
+      trustedOrigins(request, settings),
+    );
     if (failure) {
       await sendError(reply, 403, `CSRF verification failed. Request aborted. ${failure}`);
     }
+  });
+
+  // Pages for a logged-in user must not be kept by the browser or a proxy (back button
+  // after logout, shared computers).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.user) {
+      reply.header('cache-control', 'no-store');
+      reply.header('vary', 'Cookie');
+    }
+    return payload;
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

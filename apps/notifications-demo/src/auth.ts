@@ -1,60 +1,106 @@
 /**
  * Accounts: password hashing (scrypt from node:crypto, Django's `make_password` /
- * `check_password` shape) and database-backed sessions (Django's `db` session engine).
+ * `check_password` / `must_update` shape) and database-backed sessions (Django's `db`
+ * session engine, with `cycle_key` on login).
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/sql';
+import pLimit from 'p-limit';
 import { Session, User } from './models/index.ts';
 
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32 } as const;
-const SCRYPT_MAXMEM = 64 * 1024 * 1024;
+/**
+ * scrypt cost: N=2^14, r=8, p=5, one of OWASP's equivalent minimums (the same CPU work as
+ * N=2^17, p=1 with 16 MiB instead of 128 MiB per hash) and Django's `ScryptPasswordHasher`.
+ * Hashes made with other parameters are upgraded at the next successful login.
+ */
+export const SCRYPT = { N: 2 ** 14, r: 8, p: 5, keyLength: 32 } as const;
+const SCRYPT_MAXMEM = 256 * 1024 * 1024;
+
+/**
+ * At most two hashes at once: scrypt runs on libuv's four threads, which file reads (PDF
+ * downloads) need too. A burst of logins then waits its turn instead of starving them.
+ */
+const hashing = pLimit(2);
+
+interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
 
 function scryptAsync(
   password: string,
   salt: Buffer,
-  params: { N: number; r: number; p: number },
+  params: ScryptParams,
   keyLength: number,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyLength, { ...params, maxmem: SCRYPT_MAXMEM }, (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
-    });
-  });
+  return hashing(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scrypt(password, salt, keyLength, { ...params, maxmem: SCRYPT_MAXMEM }, (error, key) => {
+          if (error) reject(error);
+          else resolve(key);
+        });
+      }),
+  );
 }
 
 /** Hash a password as `scrypt$N$r$p$salt$hash` (base64url), with a random 16-byte salt. */
-export async function makePassword(password: string): Promise<string> {
+export async function makePassword(
+  password: string,
+  params: ScryptParams = SCRYPT,
+): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, SCRYPT, SCRYPT.keyLength);
+  const key = await scryptAsync(password, salt, params, SCRYPT.keyLength);
   return [
     'scrypt',
-    SCRYPT.N,
-    SCRYPT.r,
-    SCRYPT.p,
+    params.N,
+    params.r,
+    params.p,
     salt.toString('base64url'),
     key.toString('base64url'),
   ].join('$');
 }
 
+function decode(encoded: string) {
+  const [algorithm, n, r, p, salt, hash] = encoded.split('$');
+  if (algorithm !== 'scrypt' || !n || !r || !p || !salt || !hash) return null;
+  return { N: Number(n), r: Number(r), p: Number(p), salt, hash };
+}
+
 /** Whether `password` matches `encoded`, compared in constant time. */
 export async function checkPassword(password: string, encoded: string): Promise<boolean> {
-  const [algorithm, n, r, p, salt, hash] = encoded.split('$');
-  if (algorithm !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64url');
+  const parts = decode(encoded);
+  if (!parts) return false;
+  const expected = Buffer.from(parts.hash, 'base64url');
   const key = await scryptAsync(
     password,
-    Buffer.from(salt, 'base64url'),
-    { N: Number(n), r: Number(r), p: Number(p) },
+    Buffer.from(parts.salt, 'base64url'),
+    parts,
     expected.length,
   );
   return timingSafeEqual(key, expected);
 }
 
+/** Whether `encoded` was made with other parameters than today's (Django's `must_update`). */
+export function mustUpdate(encoded: string): boolean {
+  const parts = decode(encoded);
+  return !parts || parts.N !== SCRYPT.N || parts.r !== SCRYPT.r || parts.p !== SCRYPT.p;
+}
+
 /** A hash to compare against when the user does not exist, so both paths cost the same. */
 let dummyHash: Promise<string> | null = null;
 
-/** Find the user with `email` and check the password; `null` when either is wrong. */
+/** Spend the time a password check takes, for answers that must not reveal an account. */
+export async function hashNothing(password: string): Promise<void> {
+  dummyHash ??= makePassword('not a real password');
+  await checkPassword(password, await dummyHash);
+}
+
+/**
+ * Find the user with `email` and check the password; `null` when either is wrong. A hash
+ * made with older parameters is replaced by one with today's.
+ */
 export async function authenticate(
   em: EntityManager,
   email: string,
@@ -62,11 +108,15 @@ export async function authenticate(
 ): Promise<User | null> {
   const user = await em.findOne(User, { email: normalizeEmail(email) });
   if (!user) {
-    dummyHash ??= makePassword('not a real password');
-    await checkPassword(password, await dummyHash);
+    await hashNothing(password);
     return null;
   }
-  return (await checkPassword(password, user.passwordHash)) ? user : null;
+  if (!(await checkPassword(password, user.passwordHash))) return null;
+  if (mustUpdate(user.passwordHash)) {
+    user.passwordHash = await makePassword(password);
+    await em.flush();
+  }
+  return user;
 }
 
 /** Lower-case the domain part, as Django's `normalize_email` does, and trim. */
@@ -80,8 +130,17 @@ function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** Start a session for `user`; return the key to put in the session cookie. */
-export async function login(em: EntityManager, user: User, ageSeconds: number): Promise<string> {
+/**
+ * Start a session for `user` and return the key for the session cookie. The session the
+ * browser had before (`previousKey`) ends: a key fixed before login is worthless after it.
+ */
+export async function login(
+  em: EntityManager,
+  user: User,
+  ageSeconds: number,
+  previousKey: string | null,
+): Promise<string> {
+  if (previousKey) await em.nativeDelete(Session, { keyHash: hashKey(previousKey) });
   const key = randomBytes(32).toString('base64url');
   em.create(Session, {
     keyHash: hashKey(key),

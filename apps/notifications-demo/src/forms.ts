@@ -3,6 +3,7 @@
  * message per field. Nothing is created unless the whole input is valid.
  */
 import type { ReportRow } from './models/index.ts';
+import { MAX_PASSWORD_LENGTH, validatePassword } from './password-validation.ts';
 
 export type FormResult<T> = { ok: true; data: T } | { ok: false; errors: Record<string, string> };
 
@@ -49,13 +50,23 @@ export interface Registration {
   password: string;
 }
 
-/** Validate a signup: a real-looking email, a name, a password of 8 to 128 characters. */
+/**
+ * Validate a signup: a real-looking email, a name, and a password that passes Django's
+ * validators (length, similarity to the email and name, common, all-numeric).
+ */
 export function cleanRegistration(body: Body): FormResult<Registration> {
   const errors: Record<string, string> = {};
   const email = text(body, 'email', 'Email', errors, { max: 254 });
   if (!errors.email && !EMAIL.test(email)) errors.email = 'Enter a valid email address.';
   const name = text(body, 'name', 'Name', errors, { max: 150 });
-  const password = text(body, 'password', 'Password', errors, { max: 128, min: 8, trim: false });
+  const password = text(body, 'password', 'Password', errors, {
+    max: MAX_PASSWORD_LENGTH,
+    trim: false,
+  });
+  if (!errors.password) {
+    const problems = validatePassword(password, { 'email address': email, name });
+    if (problems.length > 0) errors.password = problems.join(' ');
+  }
   return Object.keys(errors).length > 0
     ? { ok: false, errors }
     : { ok: true, data: { email, name, password } };
@@ -146,6 +157,16 @@ export function parseId(raw: string): number | null {
   if (!/^[1-9][0-9]{0,9}$/.test(raw)) return null;
   const id = Number(raw);
   return id <= 2_147_483_647 ? id : null;
+}
+
+/** The fields of a form body as typed, to show the form again after an error (never passwords). */
+export function typedValues(body: Body, names: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const value = field(body, name);
+    if (typeof value === 'string') values[name] = value;
+  }
+  return values;
 }
 
 /** One sentence from a form's errors, for JSON clients and flash messages. */

@@ -6,6 +6,7 @@ import { configureTasks, taskBackends } from '@djtasks/tasks';
 import { buildApp } from './app.ts';
 import { closeOrm, getOrm } from './db.ts';
 import { settings } from './settings.ts';
+import { onShutdownSignal } from './signals.ts';
 import { tasksConfig } from './taskconfig.ts';
 
 configureTasks(tasksConfig());
@@ -18,23 +19,30 @@ if (pending.length > 0) {
   await closeOrm();
   process.exit(1);
 }
-const app = buildApp(orm, { logger: settings.DEBUG });
-await app.listen({ host: settings.HOST, port: settings.PORT });
+let listening = `http://${settings.HOST}:${settings.PORT}`;
+const app = await buildApp(orm, { logger: settings.DEBUG, siteUrl: () => listening });
+try {
+  await app.listen({ host: settings.HOST, port: settings.PORT });
+} catch (error) {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+  console.error(
+    `error: port ${settings.PORT} on ${settings.HOST} is in use; pick another with --port N (./dev demo) or PORT=N`,
+  );
+  await taskBackends.close();
+  await closeOrm();
+  process.exit(1);
+}
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : settings.PORT;
+listening = `http://${settings.HOST.includes(':') ? `[${settings.HOST}]` : settings.HOST}:${port}`;
 console.log(
-  `notifications-demo listening on http://${settings.HOST}:${port} (tasks: ${settings.TASK_BACKEND}, database: ${settings.DATABASE.dialect}, email: ${settings.EMAIL_BACKEND.join('+')})`,
+  `notifications-demo listening on ${listening} (tasks: ${settings.TASK_BACKEND}, database: ${settings.DATABASE.dialect}, email: ${settings.EMAIL_BACKEND.join('+')})`,
 );
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
+onShutdownSignal(async (signal) => {
   console.log(`${signal}: shutting down`);
   await app.close();
   await taskBackends.close();
   await closeOrm();
   process.exit(0);
-}
-process.on('SIGINT', (signal) => void shutdown(signal));
-process.on('SIGTERM', (signal) => void shutdown(signal));
+});

@@ -12,15 +12,30 @@ import { configureTasks, taskBackends } from '@djtasks/tasks';
 import { closeOrm, forkEm, getOrm, migrate } from './db.ts';
 import { Session } from './models/index.ts';
 import { settings } from './settings.ts';
+import { onShutdownSignal } from './signals.ts';
 import { TASK_MODULES, tasksConfig } from './taskconfig.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 
+const USAGE = `usage: node src/manage.ts COMMAND
+  migrate          apply the app's migrations and the task tables of djtasks
+  worker [--batch] run tasks of the database backend until SIGTERM/SIGINT
+                   (--batch: stop when the queue is empty)
+  check            check the settings, the task backends and the database
+  clearsessions    delete expired sessions`;
+
 async function runWorker(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { batch: { type: 'boolean', default: false } },
+    options: {
+      batch: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (settings.TASK_BACKEND !== 'database') {
     console.error(
       `worker: TASK_BACKEND is '${settings.TASK_BACKEND}'; only the database backend has worker processes`,
@@ -31,19 +46,16 @@ async function runWorker(args: string[]): Promise<number> {
   // The worker finds tasks by name in the registry: import the modules that define them.
   for (const module of TASK_MODULES) await import(module.href);
   const worker = new Worker({ concurrency: settings.WORKER_CONCURRENCY, batch: values.batch });
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals === 1) {
+  onShutdownSignal(
+    (signal) => {
       console.log(`worker: ${signal}, finishing running tasks (again to abort them)`);
       void worker.stop();
-    } else {
+    },
+    (signal) => {
       console.log(`worker: ${signal}, aborting running tasks`);
       void worker.abort();
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+  );
   console.log(
     `worker ${worker.workerId} running tasks from ${settings.DATABASE.dialect} (concurrency ${settings.WORKER_CONCURRENCY}${values.batch ? ', batch' : ''})`,
   );
@@ -55,7 +67,16 @@ async function runWorker(args: string[]): Promise<number> {
 }
 
 async function main(): Promise<number> {
+  if (rest.includes('--help') && command !== 'worker') {
+    console.log(USAGE);
+    return 0;
+  }
   switch (command) {
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
     case 'migrate': {
       const orm = await getOrm(settings.DATABASE);
       const applied = [...(await migrate(orm)), ...(await migrateTaskTables(orm.em.fork()))];
@@ -86,7 +107,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: node src/manage.ts migrate | worker [--batch] | check | clearsessions');
+      console.error(command ? `unknown command '${command}'\n${USAGE}` : USAGE);
       return 2;
   }
 }

@@ -1,12 +1,15 @@
 /**
  * The project's settings, Django style: every knob in one object, read from the environment
  * here and nowhere else. Other modules import `settings` and never touch `process.env`.
+ * The environment is parsed by one zod schema; production refuses what is only safe in
+ * development (`DEBUG`, console email, the immediate backend, no `SECRET_KEY`).
  *
  * The one switch that matters for the articles: `TASK_BACKEND` = `immediate` | `threadpool` |
  * `database`. The same tasks and views run on all three.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 
 /** The folder of the app (`apps/notifications-demo`). */
 export const BASE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -23,80 +26,9 @@ export type EmailBackendName = (typeof EMAIL_BACKENDS)[number];
 export type DatabaseSettings =
   { dialect: 'sqlite'; url: string; path: string } | { dialect: 'postgresql'; url: string };
 
-export interface Settings {
-  /** Show stack traces in error pages and log more. */
-  DEBUG: boolean;
-  /** Signs nothing secret-less: used for HMACs. Set it in production. */
-  SECRET_KEY: string;
-  /** Interface and port the web server binds (`0` = any free port). */
-  HOST: string;
-  PORT: number;
-  /** The site's address as people reach it, used for links in emails. Defaults to the bound address. */
-  SITE_URL: string | null;
-  DATABASE: DatabaseSettings;
-  TASK_BACKEND: TaskBackendName;
-  /** Threads of the `threadpool` backend. */
-  THREADPOOL_MAX_WORKERS: number;
-  /** Tasks one `manage.ts worker` process runs at once (database backend). */
-  WORKER_CONCURRENCY: number;
-  /** Attempts of `generateReport` before the report is marked failed (where the backend retries). */
-  REPORT_MAX_ATTEMPTS: number;
-  /** Delay before the second attempt of a failed task, doubling after that. */
-  TASK_RETRY_BASE_MS: number;
-  /** One or more email backends, comma separated in the environment (`console,filebased`). */
-  EMAIL_BACKEND: readonly EmailBackendName[];
-  EMAIL_HOST: string;
-  EMAIL_PORT: number;
-  EMAIL_HOST_USER: string;
-  EMAIL_HOST_PASSWORD: string;
-  EMAIL_USE_TLS: boolean;
-  /** Folder of the `filebased` backend's `.eml` files. */
-  EMAIL_FILE_PATH: string;
-  DEFAULT_FROM_EMAIL: string;
-  /** Folder of generated files (`reports/report_<id>.pdf`). */
-  MEDIA_ROOT: string;
-  /** Mark cookies `Secure` and send HSTS (behind HTTPS). */
-  SECURE_COOKIES: boolean;
-  /** Largest request body accepted, in bytes. */
-  MAX_BODY_BYTES: number;
-  SESSION_COOKIE_AGE_SECONDS: number;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-class ImproperlyConfigured extends Error {
+/** The settings are wrong; the message names the variable and the value. */
+export class ImproperlyConfigured extends Error {
   override name = 'ImproperlyConfigured';
-}
-
-function oneOf<T extends string>(env: Env, key: string, allowed: readonly T[], fallback: T): T {
-  const value = env[key]?.trim() || fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ImproperlyConfigured(`${key} must be one of ${allowed.join(', ')} (got '${value}')`);
-  }
-  return value as T;
-}
-
-function integer(env: Env, key: string, fallback: number, min = 0): number {
-  const raw = env[key]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new ImproperlyConfigured(`${key} must be a whole number >= ${min} (got '${raw}')`);
-  }
-  return value;
-}
-
-function flag(env: Env, key: string, fallback: boolean): boolean {
-  const raw = env[key]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ImproperlyConfigured(`${key} must be true or false (got '${raw}')`);
-}
-
-function folder(env: Env, key: string, fallback: string): string {
-  const raw = env[key]?.trim() || fallback;
-  return isAbsolute(raw) ? raw : resolve(BASE_DIR, raw);
 }
 
 /** Parse `DATABASE_URL`: `sqlite:///abs/path.sqlite3`, `sqlite:relative.sqlite3` or `postgres(ql)://…`. */
@@ -119,55 +51,194 @@ export function parseDatabaseUrl(url: string): DatabaseSettings {
   );
 }
 
+const integer = (fallback: number, min = 0) =>
+  z.coerce
+    .number({ error: `must be a whole number >= ${min}` })
+    .int({ error: `must be a whole number >= ${min}` })
+    .min(min, { error: `must be a whole number >= ${min}` })
+    .default(fallback);
+const flag = (fallback: boolean) =>
+  z.stringbool({ error: 'must be true or false' }).default(fallback);
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+const folder = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) => (isAbsolute(value) ? value : resolve(BASE_DIR, value)));
+
+/** The environment variables the app reads, with their defaults. */
+const environment = z.object({
+  NODE_ENV: z.string().default('development'),
+  /** Show error details in pages and log every request. */
+  DEBUG: flag(false),
+  /** Signs the session cookie. Required in production. */
+  SECRET_KEY: z.string().optional(),
+  /** Interface and port the web server binds (`0` = any free port). */
+  HOST: z.string().default('127.0.0.1'),
+  PORT: integer(8000).pipe(z.number().max(65535, { error: 'must be a port (0 to 65535)' })),
+  /** The site's address as people reach it: every absolute link (emails) is built from it. */
+  SITE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://example.com' })
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  /** Host names this site answers for (Django's ALLOWED_HOSTS); `.example.com` matches subdomains. */
+  ALLOWED_HOSTS: list.optional(),
+  /** Origins allowed to POST besides the site's own (Django's CSRF_TRUSTED_ORIGINS). */
+  CSRF_TRUSTED_ORIGINS: list.default([]),
+  /** Behind a reverse proxy: trust its X-Forwarded-For / -Proto / -Host headers. */
+  TRUST_PROXY: flag(false),
+  DATABASE_URL: z.string().default('sqlite:.data/db.sqlite3').transform(parseDatabaseUrl),
+  TASK_BACKEND: z
+    .enum(TASK_BACKENDS, { error: `must be one of ${TASK_BACKENDS.join(', ')}` })
+    .default('immediate'),
+  THREADPOOL_MAX_WORKERS: integer(2, 1),
+  WORKER_CONCURRENCY: integer(4, 1),
+  REPORT_MAX_ATTEMPTS: integer(3, 1),
+  TASK_RETRY_BASE_MS: integer(2000),
+  /** One or more email backends, comma separated (`console,filebased`). */
+  EMAIL_BACKEND: list
+    .default(['console'])
+    .pipe(
+      z.array(
+        z.enum(EMAIL_BACKENDS, { error: `entries must be among ${EMAIL_BACKENDS.join(', ')}` }),
+      ),
+    ),
+  EMAIL_HOST: z.string().default('127.0.0.1'),
+  EMAIL_PORT: integer(1025, 1),
+  EMAIL_HOST_USER: z.string().default(''),
+  EMAIL_HOST_PASSWORD: z.string().default(''),
+  EMAIL_USE_TLS: flag(false),
+  EMAIL_FILE_PATH: folder('.data/emails'),
+  DEFAULT_FROM_EMAIL: z.string().default('Notifications <noreply@example.com>'),
+  MEDIA_ROOT: folder('.data/media'),
+  /** Mark cookies `Secure` and send HSTS (behind HTTPS). */
+  SECURE_COOKIES: flag(false),
+  MAX_BODY_BYTES: integer(64 * 1024, 1024),
+  SESSION_COOKIE_AGE_SECONDS: integer(14 * 24 * 3600, 60),
+  /** A request must arrive whole (headers and body) within this time. */
+  REQUEST_TIMEOUT_SECONDS: integer(30, 1),
+  /** A connection that sends nothing for this long is closed. */
+  CONNECTION_IDLE_TIMEOUT_SECONDS: integer(10, 1),
+  /** Rate limits, per window: login and registration attempts per client IP and per address. */
+  RATE_LIMIT_WINDOW_SECONDS: integer(15 * 60, 1),
+  LOGIN_LIMIT_PER_IP: integer(50, 1),
+  LOGIN_LIMIT_PER_ACCOUNT: integer(10, 1),
+  REGISTER_LIMIT_PER_IP: integer(20, 1),
+  REGISTER_LIMIT_PER_ACCOUNT: integer(3, 1),
+  /** Print one line per task started and finished (`./dev demo` turns it on). */
+  LOG_TASKS: flag(false),
+  /** A TTF/OTF for what DejaVu Sans lacks in report PDFs (CJK); `none` for none. */
+  PDF_FALLBACK_FONT: z
+    .string()
+    .default('/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf'),
+  /** Reports one user may have pending at once. */
+  MAX_UNFINISHED_REPORTS: integer(5, 1),
+});
+
+type Parsed = z.output<typeof environment>;
+
+/** The parsed settings (see the schema above for each one's meaning and default). */
+export type Settings = Omit<
+  Parsed,
+  'DATABASE_URL' | 'ALLOWED_HOSTS' | 'SECRET_KEY' | 'SITE_URL'
+> & {
+  DATABASE: DatabaseSettings;
+  SECRET_KEY: string;
+  SITE_URL: string | null;
+  ALLOWED_HOSTS: readonly string[];
+  /** Whether this is a production deployment (`NODE_ENV=production`). */
+  PRODUCTION: boolean;
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The loopback names development answers for (Django's default when DEBUG is on). */
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/** The checks production must pass, as messages (empty when everything is fine). */
+function productionProblems(parsed: Parsed, hosts: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (parsed.DEBUG) problems.push('DEBUG must be off in production (DEBUG=false)');
+  if (!parsed.SECRET_KEY) problems.push('SECRET_KEY must be set in production');
+  else if (parsed.SECRET_KEY.length < 32)
+    problems.push(
+      `SECRET_KEY must have at least 32 characters (it has ${parsed.SECRET_KEY.length})`,
+    );
+  for (const name of ['console', 'locmem'] as const) {
+    if (parsed.EMAIL_BACKEND.includes(name))
+      problems.push(`EMAIL_BACKEND=${name} delivers no email; use smtp in production`);
+  }
+  if (parsed.TASK_BACKEND === 'immediate')
+    problems.push('TASK_BACKEND=immediate runs tasks inside requests; use database in production');
+  if (!parsed.SITE_URL)
+    problems.push('SITE_URL must be set in production (links in emails are built from it)');
+  if (hosts.length === 0) problems.push('ALLOWED_HOSTS (or SITE_URL) must be set in production');
+  return problems;
+}
+
 /** Build the settings from an environment (the process's, unless given). */
 export function loadSettings(env: Env = process.env): Settings {
-  const emailBackends = (env.EMAIL_BACKEND?.trim() || 'console')
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  for (const name of emailBackends) {
-    if (!(EMAIL_BACKENDS as readonly string[]).includes(name)) {
-      throw new ImproperlyConfigured(
-        `EMAIL_BACKEND entries must be among ${EMAIL_BACKENDS.join(', ')} (got '${name}')`,
-      );
-    }
+  // An empty variable means "not set", as in a compose file's `KEY:` or `KEY=`.
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const result = environment.safeParse(
+    Object.fromEntries(Object.entries(given).map(([key, value]) => [key, value?.trim()])),
+  );
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    // For a list, name the entry that is wrong rather than the whole variable.
+    const index = issue?.path[1];
+    const value =
+      typeof index === 'number' ? given[key]?.split(',')[index]?.trim() : given[key]?.trim();
+    throw new ImproperlyConfigured(
+      `${key} ${issue?.message ?? 'is invalid'} (got '${value ?? ''}')`,
+    );
   }
-  const debug = flag(env, 'DEBUG', false);
-  const secret = env.SECRET_KEY?.trim();
-  if (!secret && !debug && env.NODE_ENV === 'production') {
-    throw new ImproperlyConfigured('SECRET_KEY must be set when NODE_ENV=production');
+  const parsed = result.data;
+  const production = parsed.NODE_ENV === 'production';
+  const siteHost = parsed.SITE_URL ? new URL(parsed.SITE_URL).hostname : null;
+  const hosts =
+    parsed.ALLOWED_HOSTS ??
+    [...(siteHost ? [siteHost] : []), ...(production ? [] : LOCAL_HOSTS)].filter(
+      (host, index, all) => all.indexOf(host) === index,
+    );
+  if (production) {
+    const problems = productionProblems(parsed, hosts);
+    if (problems.length > 0)
+      throw new ImproperlyConfigured(`Refusing to start in production: ${problems.join('; ')}`);
   }
+  const { DATABASE_URL, ...rest } = parsed;
   return {
-    DEBUG: debug,
-    // Without a configured key each process would get its own; derive one the web server and
-    // its workers share from the database URL so development needs no setup.
-    SECRET_KEY: secret || `insecure-dev-key:${env.DATABASE_URL ?? 'default'}`,
-    HOST: env.HOST?.trim() || '127.0.0.1',
-    PORT: integer(env, 'PORT', 8000),
-    SITE_URL: env.SITE_URL?.trim().replace(/\/$/, '') || null,
-    DATABASE: parseDatabaseUrl(env.DATABASE_URL?.trim() || 'sqlite:.data/db.sqlite3'),
-    TASK_BACKEND: oneOf(env, 'TASK_BACKEND', TASK_BACKENDS, 'immediate'),
-    THREADPOOL_MAX_WORKERS: integer(env, 'THREADPOOL_MAX_WORKERS', 2, 1),
-    WORKER_CONCURRENCY: integer(env, 'WORKER_CONCURRENCY', 4, 1),
-    REPORT_MAX_ATTEMPTS: integer(env, 'REPORT_MAX_ATTEMPTS', 3, 1),
-    TASK_RETRY_BASE_MS: integer(env, 'TASK_RETRY_BASE_MS', 2000),
-    EMAIL_BACKEND: emailBackends as EmailBackendName[],
-    EMAIL_HOST: env.EMAIL_HOST?.trim() || '127.0.0.1',
-    EMAIL_PORT: integer(env, 'EMAIL_PORT', 1025, 1),
-    EMAIL_HOST_USER: env.EMAIL_HOST_USER ?? '',
-    EMAIL_HOST_PASSWORD: env.EMAIL_HOST_PASSWORD ?? '',
-    EMAIL_USE_TLS: flag(env, 'EMAIL_USE_TLS', false),
-    EMAIL_FILE_PATH: folder(env, 'EMAIL_FILE_PATH', '.data/emails'),
-    DEFAULT_FROM_EMAIL: env.DEFAULT_FROM_EMAIL?.trim() || 'Notifications <noreply@example.com>',
-    MEDIA_ROOT: folder(env, 'MEDIA_ROOT', '.data/media'),
-    SECURE_COOKIES: flag(env, 'SECURE_COOKIES', false),
-    MAX_BODY_BYTES: integer(env, 'MAX_BODY_BYTES', 64 * 1024, 1024),
-    SESSION_COOKIE_AGE_SECONDS: integer(env, 'SESSION_COOKIE_AGE_SECONDS', 14 * 24 * 3600, 60),
+    ...rest,
+    PRODUCTION: production,
+    DATABASE: DATABASE_URL,
+    // Development needs no setup: a fixed key that the web server and its workers share.
+    SECRET_KEY: parsed.SECRET_KEY ?? 'insecure-development-key-never-use-in-production',
+    SITE_URL: parsed.SITE_URL ?? null,
+    ALLOWED_HOSTS: hosts,
   };
 }
 
+function loadOrExit(): Settings {
+  try {
+    return loadSettings();
+  } catch (error) {
+    if (!(error instanceof ImproperlyConfigured)) throw error;
+    // One clear line instead of a stack trace: this is a configuration mistake, not a bug.
+    console.error(`error: ${error.message}`);
+    process.exit(1);
+  }
+}
+
 /** The settings of this process. */
-export const settings: Settings = loadSettings();
+export const settings: Settings = loadOrExit();
 
 /** This process's environment with `overrides`, for starting the server or a worker as a child process. */
 export function environmentWith(

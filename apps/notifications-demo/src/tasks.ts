@@ -11,9 +11,17 @@ import { Report, User } from './models/index.ts';
 import { renderReportPdf } from './pdf.ts';
 import { settings } from './settings.ts';
 import { defaultStorage, reportFileName } from './storage.ts';
-import { notificationEmail, welcomeEmail } from './templates/emails.ts';
+import { accountExistsEmail, notificationEmail, welcomeEmail } from './emails.ts';
+import { logTaskEvents } from './task-events.ts';
+
+// Every process and thread that runs tasks imports this module.
+logTaskEvents();
 
 const backoff = exponentialBackoff({ baseMs: settings.TASK_RETRY_BASE_MS, maxMs: 10 * 60_000 });
+
+/** What users are told when their report failed; the error itself stays in the report row. */
+export const REPORT_FAILED_MESSAGE =
+  'We could not generate this report. Please try again later; if it keeps failing, contact us.';
 
 /** Email a new user a welcome message. */
 export const sendWelcomeEmail = task(
@@ -26,20 +34,50 @@ export const sendWelcomeEmail = task(
   },
 );
 
-/** Email a user a short notification, with an optional link. */
-export const sendNotification = task(
-  { name: 'notifications.sendNotification', priority: 10, maxAttempts: 3, backoff },
-  async (userId: number, message: string, link: string | null): Promise<string> => {
+/** Tell an account's owner that someone tried to sign up again with their address. */
+export const sendAccountExistsEmail = task(
+  { name: 'notifications.sendAccountExistsEmail', priority: 10, maxAttempts: 3, backoff },
+  async (userId: number, siteUrl: string): Promise<string> => {
     const em = await forkEm(settings.DATABASE);
     const user = await em.findOneOrFail(User, { id: userId });
-    await sendMail({ ...notificationEmail(user, message, link), to: [user.email] });
+    await sendMail({ ...accountExistsEmail(user, siteUrl), to: [user.email] });
+    return user.email;
+  },
+);
+
+/** Email a user a short notification with a subject, and an optional link. */
+export const sendNotification = task(
+  { name: 'notifications.sendNotification', priority: 10, maxAttempts: 3, backoff },
+  async (
+    userId: number,
+    subject: string,
+    message: string,
+    link: string | null,
+  ): Promise<string> => {
+    const em = await forkEm(settings.DATABASE);
+    const user = await em.findOneOrFail(User, { id: userId });
+    await sendMail({ ...notificationEmail(user, subject, message, link), to: [user.email] });
     return user.email;
   },
 );
 
 /**
+ * Send a notification now, inside the running task, so that it goes out before anything
+ * the task enqueues later; when the mail server fails, fall back to a retried task.
+ */
+async function notifyInOrder(...args: Parameters<typeof sendNotification.call>): Promise<void> {
+  try {
+    await sendNotification.call(...args);
+  } catch {
+    await sendNotification.enqueue(...args);
+  }
+}
+
+/**
  * Render report `reportId` as a PDF, save it as `report_<id>.pdf` and mark the report
- * completed; when the last attempt fails, mark it failed and tell its owner.
+ * completed; when the last attempt fails, mark it failed and tell its owner. The owner is
+ * told "being generated" before "ready" whatever the backend runs in parallel: the first
+ * is sent by this task before the second is enqueued.
  */
 export const generateReport = task(
   {
@@ -52,6 +90,14 @@ export const generateReport = task(
     const em = await forkEm(settings.DATABASE);
     const report = await em.findOneOrFail(Report, { id: reportId }, { populate: ['owner'] });
     if (report.status !== 'pending') return report.status;
+    if (context.attempt === 1) {
+      await notifyInOrder(
+        report.owner.id,
+        `Your report "${report.title}" is being generated`,
+        `We are generating your report "${report.title}". We will email you again when it is ready.`,
+        `${siteUrl}/reports/${report.id}`,
+      );
+    }
     report.attempts = context.attempt;
     try {
       const pdf = await renderReportPdf({
@@ -65,14 +111,16 @@ export const generateReport = task(
       report.file = await defaultStorage.save(reportFileName(report.id), pdf);
     } catch (error) {
       const lastAttempt = context.attempt >= context.taskResult.task.maxAttempts;
+      // The details stay here and in the task result; the owner gets a plain sentence.
       report.error = error instanceof Error ? error.message : String(error);
       if (lastAttempt) report.status = 'failed';
       await em.flush();
       if (lastAttempt) {
         await sendNotification.enqueue(
           report.owner.id,
-          `Sorry, your report "${report.title}" could not be generated: ${report.error}`,
-          `${siteUrl}/reports`,
+          `Your report "${report.title}" could not be generated`,
+          REPORT_FAILED_MESSAGE,
+          `${siteUrl}/reports/${report.id}`,
         );
       }
       throw error;
@@ -83,7 +131,8 @@ export const generateReport = task(
     await em.flush();
     await sendNotification.enqueue(
       report.owner.id,
-      `Your report "${report.title}" is ready.`,
+      `Your report "${report.title}" is ready`,
+      `Your report "${report.title}" is ready to download.`,
       `${siteUrl}/reports/${report.id}/download`,
     );
     return report.file;

@@ -83,9 +83,9 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   await page.fill('#signup input[name=password]', 'cobol-forever-59');
   await page.click('#signup button[type=submit]');
   await page.waitForURL(`${app.url}/?message=registered`);
-  await expect.poll(() => page.textContent('[role=status]')).toContain('Registration complete!');
+  await expect.poll(() => page.textContent('[role=status]')).toContain('Check your email');
   const welcome = await inbox.waitFor((m) => recipients(m).includes('grace@example.com'));
-  expect(welcome.subject).toBe('Welcome!');
+  expect(welcome.subject).toBe('Welcome to the djtasks demo');
 
   await page.fill('#login input[name=email]', 'grace@example.com');
   await page.fill('#login input[name=password]', 'cobol-forever-59');
@@ -137,3 +137,50 @@ it('signs up, logs in, creates a report and sees it completed without reloading'
   writeFileSync(join(ARTIFACTS, 'README.txt'), 'Written by test/browser.test.ts; git-ignored.\n');
   expect(violations).toEqual([]);
 });
+
+it('shows the home, reports, error and 404 pages at 1280 and 390 px without sideways scrolling', async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const width of [1280, 390]) {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width, height: 900 });
+    const pages: [string, string, number][] = [
+      ['reports', '/reports', 200],
+      ['error', '/reports/abc', 400],
+      ['404', '/no/such/page', 404],
+    ];
+    // Logged out first: the home page with its two forms, after a signup error.
+    await browser.clearCookies();
+    await page.goto(app.url);
+    await page.fill('#signup input[name=name]', 'Tiny Screen');
+    await page.fill('#signup input[name=email]', 'tiny@example.com');
+    await page.fill('#signup input[name=password]', '12345678');
+    await page.click('#signup button[type=submit]');
+    await page.locator('#password-error').waitFor();
+    // The form keeps what was typed (never the password).
+    expect(await page.inputValue('#signup input[name=name]')).toBe('Tiny Screen');
+    expect(await page.inputValue('#signup input[name=email]')).toBe('tiny@example.com');
+    expect(await page.inputValue('#signup input[name=password]')).toBe('');
+    expect(await page.textContent('#password-error')).toContain('This password is too common.');
+    await expectFits(page, width);
+    await page.screenshot({ path: join(ARTIFACTS, `home-${width}.png`), fullPage: true });
+
+    await page.fill('#login input[name=email]', 'grace@example.com');
+    await page.fill('#login input[name=password]', 'cobol-forever-59');
+    await page.click('#login button[type=submit]');
+    await page.waitForURL(`${app.url}/reports`);
+    for (const [name, path, status] of pages) {
+      const response = await page.goto(`${app.url}${path}`);
+      expect(response?.status(), path).toBe(status);
+      expect(response?.headers()['content-type'], path).toMatch(/^text\/html/);
+      await expectFits(page, width);
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    }
+    await page.close();
+  }
+});
+
+/** Nothing on the page is wider than the window (no sideways scrolling). */
+async function expectFits(page: import('playwright-core').Page, width: number): Promise<void> {
+  const scrollWidth = Number(await page.evaluate('document.documentElement.scrollWidth'));
+  expect(scrollWidth, page.url()).toBeLessThanOrEqual(width);
+}

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from './support/client.ts';
 import {
@@ -18,15 +19,27 @@ import {
 } from './support/processes.ts';
 import { recipients, startSmtpServer, type Inbox } from './support/smtp.ts';
 
+/** The error recorded in a report's row (what users are not shown). */
+function errorOf(id: number, env: Record<string, string>): string {
+  const db = new DatabaseSync((env.DATABASE_URL ?? '').replace(/^sqlite:/, ''), { readOnly: true });
+  try {
+    return String(db.prepare('select error from reports_report where id = ?').get(id)?.error);
+  } finally {
+    db.close();
+  }
+}
+
 describe.each(['immediate', 'threadpool'] as const)('on the %s backend', (backend) => {
   let inbox: Inbox;
   let app: RunningApp;
   let folder: ReturnType<typeof temporaryFolder>;
+  let env: Record<string, string>;
+  const reportError = (id: number) => errorOf(id, env);
 
   beforeAll(async () => {
     folder = temporaryFolder(`demo-failure-${backend}-`);
     inbox = await startSmtpServer();
-    const env = {
+    env = {
       TASK_BACKEND: backend,
       DATABASE_URL: `sqlite:${join(folder.path, 'db.sqlite3')}`,
       MEDIA_ROOT: join(folder.path, 'media'),
@@ -67,14 +80,24 @@ describe.each(['immediate', 'threadpool'] as const)('on the %s backend', (backen
       attempts: 2,
       download_url: null,
     });
-    expect(done.body.error).toMatch(/EEXIST|ENOTDIR/);
+    // The user sees a plain sentence; the error itself stays in the report row (and the
+    // task result), never on a page or in an email.
+    expect(done.body.error).toBe(
+      'We could not generate this report. Please try again later; if it keeps failing, contact us.',
+    );
+    expect(reportError(id)).toMatch(/EEXIST|ENOTDIR/);
     expect((await client.bytes(`/reports/${id}/download`)).status).toBe(404);
+    const page = await client.get(`/reports/${id}`, { accept: 'text/html' });
+    expect(page.text).toContain('We could not generate this report.');
+    expect(page.text).not.toMatch(/EEXIST|ENOTDIR|\/tmp\//);
 
     const notice = await inbox.waitFor(
-      (m) => recipients(m).includes(email) && (m.text ?? '').includes('could not be generated'),
+      (m) => recipients(m).includes(email) && (m.subject ?? '').includes('could not be generated'),
     );
-    expect(notice.text).toContain('Sorry, your report "Doomed report" could not be generated');
-    expect(inbox.messages.some((m) => (m.text ?? '').includes('is ready'))).toBe(false);
+    expect(notice.subject).toBe('Your report "Doomed report" could not be generated');
+    expect(notice.text).toContain('We could not generate this report.');
+    expect(`${notice.text}${notice.html}`).not.toMatch(/EEXIST|ENOTDIR|\/tmp\//);
+    expect(inbox.messages.some((m) => (m.subject ?? '').includes('is ready'))).toBe(false);
   });
 });
 
@@ -84,6 +107,7 @@ describe('on the database backend', () => {
   let worker: RunningProcess | undefined;
   let folder: ReturnType<typeof temporaryFolder>;
   let env: Record<string, string>;
+  const reportError = (id: number, from: Record<string, string>) => errorOf(id, from);
 
   beforeAll(async () => {
     folder = temporaryFolder('demo-retry-database-');
@@ -129,8 +153,8 @@ describe('on the database backend', () => {
     const batch = await runBatchWorker(env);
     expect(batch).toMatch(/1 retried/);
     const afterFirst = await client.get(`/reports/${id}`);
-    expect(afterFirst.body).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(afterFirst.body.error).toMatch(/EEXIST|ENOTDIR/);
+    expect(afterFirst.body).toMatchObject({ status: 'pending', attempts: 1, error: null });
+    expect(reportError(id, env)).toMatch(/EEXIST|ENOTDIR/);
 
     // The storage comes back; a long-running worker picks the retry up after its backoff.
     rmSync(blocker);
@@ -138,10 +162,11 @@ describe('on the database backend', () => {
     const done = await client.waitForReport(id);
     expect(done.body).toMatchObject({ status: 'completed', attempts: 2, error: null });
     const ready = await inbox.waitFor(
-      (m) => recipients(m).includes(email) && (m.text ?? '').includes('is ready'),
+      (m) => recipients(m).includes(email) && (m.subject ?? '').includes('is ready'),
     );
-    expect(ready.text).toContain('Your report "Eventually fine" is ready.');
-    expect(inbox.messages.some((m) => (m.text ?? '').includes('could not be generated'))).toBe(
+    expect(ready.subject).toBe('Your report "Eventually fine" is ready');
+    expect(ready.text).toContain('Your report "Eventually fine" is ready to download.');
+    expect(inbox.messages.some((m) => (m.subject ?? '').includes('could not be generated'))).toBe(
       false,
     );
   });

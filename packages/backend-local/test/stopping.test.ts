@@ -63,8 +63,9 @@ describe('ThreadPoolBackend: timeouts and cancellation', () => {
     // Teach the pool that blocksThread is short, so that the thread takes several at once.
     const warmUp = await blocksThread.enqueueMany(Array.from({ length: 30 }, () => [0]));
     for (const warm of warmUp) await waitForResult(warm);
-    // The first one then blocks the thread while it holds the others.
-    const [first, ...held] = await blocksThread.enqueueMany([[300], [0], [0], [0]]);
+    // The first one then blocks the thread (long enough for a loaded machine to look) while it
+    // holds the others.
+    const [first, ...held] = await blocksThread.enqueueMany([[1500], [0], [0], [0]]);
     await waitForResult(first!, { until: (r) => r.status === TaskResultStatus.RUNNING });
     expect(backend.stats.queued).toBe(3); // handed to the thread, not started
     const dropped = held[1]!;

@@ -157,3 +157,18 @@ export class TaskModuleImportError extends TaskException {
     this.module = module;
   }
 }
+
+/**
+ * `returnValue` was read on a result that has none: it failed, was cancelled, or has not
+ * finished yet (Django raises a ValueError). `status` says which.
+ */
+export class NoReturnValue extends TaskException {
+  override name = 'NoReturnValue';
+  /** The result's status when it was read. */
+  readonly status: string;
+
+  constructor(status: string, message: string) {
+    super(message);
+    this.status = status;
+  }
+}

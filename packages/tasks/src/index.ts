@@ -22,6 +22,7 @@ export {
   InvalidTask,
   InvalidTaskBackend,
   InvalidTaskResultData,
+  NoReturnValue,
   TaskAlreadyFinished,
   TaskBackendClosed,
   TaskBackendUnsupported,

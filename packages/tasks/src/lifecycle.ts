@@ -212,10 +212,16 @@ export async function runTaskAttempt<TReturn>(
   let outcome: Outcome;
   let reason: unknown;
   try {
-    const running = execute(current, controller.signal).then(
-      (value): Outcome => ({ value }),
-      (error: unknown): Outcome => ({ error }),
-    );
+    let running: Promise<Outcome>;
+    try {
+      running = execute(current, controller.signal).then(
+        (value): Outcome => ({ value }),
+        (error: unknown): Outcome => ({ error }),
+      );
+    } catch (error) {
+      // An execute that throws instead of rejecting fails the attempt the same way.
+      running = Promise.resolve({ error });
+    }
     outcome = await settleWithin(
       running,
       controller.signal,

@@ -1,3 +1,4 @@
+import { NoReturnValue } from './exceptions.ts';
 import { randomId } from './ids.ts';
 import { normalizeArgs, type JsonValue } from './json.ts';
 import { isFinishedStatus, TaskResultStatus } from './status.ts';
@@ -95,18 +96,18 @@ export class TaskResult<TReturn = unknown> {
     return isFinishedStatus(this.#fields.status);
   }
 
-  /** What the task returned. Throws unless the task finished successfully. */
+  /** What the task returned. Throws `NoReturnValue` unless the task finished successfully. */
   get returnValue(): TReturn {
     switch (this.#fields.status) {
       case TaskResultStatus.SUCCESSFUL:
         return this.#fields.returnValue as TReturn;
       case TaskResultStatus.FAILED:
-        throw new Error('Task failed');
+        throw new NoReturnValue(this.#fields.status, 'Task failed');
       case TaskResultStatus.CANCELLED:
-        throw new Error('Task was cancelled');
+        throw new NoReturnValue(this.#fields.status, 'Task was cancelled');
       case TaskResultStatus.READY:
       case TaskResultStatus.RUNNING:
-        throw new Error('Task has not finished yet');
+        throw new NoReturnValue(this.#fields.status, 'Task has not finished yet');
     }
   }
 

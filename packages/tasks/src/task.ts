@@ -206,6 +206,9 @@ export function rebuildTask<T extends AnyTask>(
   return new Task({ ...task, priority, queueName, backend, runAfter }) as T;
 }
 
+/** The longest timeout: Node's timers hold at most 2^31 - 1 milliseconds. */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 const OPTION_KEYS = new Set([
   'name',
   'priority',
@@ -291,6 +294,11 @@ export function task(
     (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)
   ) {
     throw new InvalidTask(`timeout must be a positive number of seconds (got ${String(timeout)}).`);
+  }
+  if (timeout !== null && timeout > MAX_TIMEOUT_SECONDS) {
+    throw new InvalidTask(
+      `timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24.8 days, the longest timer Node keeps) (got ${timeout}).`,
+    );
   }
   const takesContext = options.takesContext ?? false;
   if (takesContext && fn.length === 0) {

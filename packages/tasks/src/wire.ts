@@ -8,6 +8,7 @@ import {
   InvalidTask,
   InvalidTaskBackend,
   InvalidTaskResultData,
+  NoReturnValue,
   TaskAlreadyFinished,
   TaskBackendClosed,
   TaskBackendUnsupported,
@@ -191,6 +192,7 @@ const EXCEPTIONS: Record<string, (message: string, fields: Record<string, string
   TaskResultDoesNotExist: (message) => new TaskResultDoesNotExist(message),
   TaskResultMismatch: (message) => new TaskResultMismatch(message),
   WorkerLost: (message) => new WorkerLost(message),
+  NoReturnValue: (message, fields) => new NoReturnValue(fields.status ?? '', message),
   TaskModuleImportError: (message, fields) =>
     new TaskModuleImportError(fields.module ?? '', message),
   TaskJsonError: (message, fields) => {

@@ -5,6 +5,7 @@ import {
   configureTasks,
   DummyBackend,
   InvalidTask,
+  NoReturnValue,
   task,
   taskBackends,
   TaskException,
@@ -68,6 +69,22 @@ describe('closer to Django', () => {
     expect(result.status).toBe(TaskResultStatus.SUCCESSFUL);
     expect(result.returnValue).toBe('x');
   });
+
+  it('raises a named NoReturnValue for the return value of a task that did not succeed', async () => {
+    const failing = task({ name: 'tests.django.failing' }, (): void => {
+      throw new Error('no');
+    });
+    const result = await failing.enqueue();
+    expect(() => result.returnValue).toThrow(NoReturnValue);
+    expect(() => result.returnValue).toThrow('Task failed');
+    let error: NoReturnValue | undefined;
+    try {
+      void result.returnValue;
+    } catch (caught) {
+      error = caught as NoReturnValue;
+    }
+    expect(error?.status).toBe('FAILED');
+  });
 });
 
 describe('timeouts at definition', () => {
@@ -79,6 +96,15 @@ describe('timeouts at definition', () => {
         task({ name: 'tests.django.timeoutBad', timeout: bad as number }, () => {}),
       ).toThrow(`timeout must be a positive number of seconds (got ${String(bad)}).`);
     }
+  });
+
+  it('refuses a timeout longer than a Node timer can hold', () => {
+    expect(() => task({ name: 'tests.django.timeoutHuge', timeout: 1e7 }, () => {})).toThrow(
+      'timeout must be at most 2147483 seconds (about 24.8 days, the longest timer Node keeps) (got 10000000).',
+    );
+    expect(task({ name: 'tests.django.timeoutMax', timeout: 2147483 }, () => {}).timeout).toBe(
+      2147483,
+    );
   });
 
   it('is set at definition only, not through using()', () => {

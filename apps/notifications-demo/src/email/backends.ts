@@ -15,9 +15,16 @@ export interface EmailBackend {
   close(): Promise<void>;
 }
 
-/** Build the MIME source (RFC 5322, text and HTML parts) of a message, with a fresh Message-ID. */
+/**
+ * Build the MIME source (RFC 5322, text and HTML parts) of a message, with a fresh
+ * Message-ID and CRLF line endings throughout, headers and bodies alike (RFC 5322 §2.1).
+ */
 export async function renderMessage(message: EmailMessage): Promise<Buffer> {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  const transport = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: 'windows',
+  });
   const info = await transport.sendMail(message.toNodemailer());
   return info.message as Buffer;
 }
@@ -78,12 +85,17 @@ export class ConsoleEmailBackend implements EmailBackend {
   }
 }
 
-/** Save each message as an `.eml` file in a folder, which any mail client opens. */
+/**
+ * Save each message as an `.eml` file in a folder, which any mail client opens; `log`, when
+ * given, gets one line per message (who, which subject, which file).
+ */
 export class FileBasedEmailBackend implements EmailBackend {
   readonly folder: string;
+  readonly #log: ((line: string) => void) | undefined;
 
-  constructor(folder: string) {
+  constructor(folder: string, log?: (line: string) => void) {
     this.folder = folder;
+    this.#log = log;
   }
 
   async sendMessages(messages: readonly EmailMessage[]): Promise<number> {
@@ -93,6 +105,9 @@ export class FileBasedEmailBackend implements EmailBackend {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const name = `${stamp}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.eml`;
       await writeFile(join(this.folder, name), source);
+      this.#log?.(
+        `email to ${message.to.join(', ')} "${message.subject}" saved as ${join(this.folder, name)}`,
+      );
     }
     return messages.length;
   }

@@ -36,7 +36,7 @@ export function getConnection(name: EmailBackendName, config: Settings = setting
     case 'console':
       return new ConsoleEmailBackend();
     case 'filebased':
-      return new FileBasedEmailBackend(config.EMAIL_FILE_PATH);
+      return new FileBasedEmailBackend(config.EMAIL_FILE_PATH, (line) => console.log(line));
     case 'locmem':
       return new LocmemEmailBackend();
   }

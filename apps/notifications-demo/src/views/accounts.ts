@@ -1,105 +1,116 @@
 /** Signup, login and logout: the first article's `register` view, with sessions. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, login, logout, makePassword, normalizeEmail } from '../auth.ts';
-import { cleanLogin, cleanRegistration, describeErrors } from '../forms.ts';
-import { sendError, sendPage, siteUrl, wantsHtml } from '../http.ts';
+import { cleanLogin, cleanRegistration, describeErrors, typedValues } from '../forms.ts';
+import { render, sendError, siteUrl, wantsHtml } from '../http.ts';
+import { loginLimits, registerLimits } from '../limits.ts';
 import { User } from '../models/index.ts';
-import { newCsrfToken, serializeCookie, setCsrfCookie } from '../security.ts';
+import { newCsrfToken, setCsrfCookie } from '../security.ts';
 import { settings } from '../settings.ts';
-import { sendWelcomeEmail } from '../tasks.ts';
-import { homePage } from '../templates/pages.ts';
+import { sendAccountExistsEmail, sendWelcomeEmail } from '../tasks.ts';
 
 export const SESSION_COOKIE = 'sessionid';
 
-const MESSAGES: Record<string, string> = {
-  registered: 'Registration complete! A welcome email is on its way. Log in below.',
-  'logged-out': 'You are logged out.',
-};
+/** The flash messages `/?message=…` may show; any other value shows nothing. */
+const MESSAGES = new Map([
+  ['registered', 'Thanks! Check your email: we sent you a message to continue. Then log in below.'],
+  ['logged-out', 'You are logged out.'],
+]);
 
-function pageContext(request: { csrfToken: string; user: User | null }, title: string) {
-  return {
-    title,
-    csrfToken: request.csrfToken,
-    user: request.user ? { name: request.user.name, email: request.user.email } : null,
-  };
+/** The same answer whether or not the address has an account, so the form reveals none. */
+const REGISTERED = 'Registration received. Check your email to continue, then log in.';
+
+/** Show the home page again after a form error, with what was typed (never the password). */
+function formError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  form: 'signup' | 'login',
+  errors: Record<string, string>,
+): FastifyReply {
+  return render(
+    reply,
+    'home.njk',
+    {
+      title: form === 'signup' ? 'Sign up' : 'Log in',
+      form,
+      errors,
+      values: typedValues(request.body, ['name', 'email']),
+    },
+    400,
+  );
 }
 
 export function accountViews(app: FastifyInstance): void {
   app.get<{ Querystring: { message?: string } }>('/', (request, reply) => {
-    const message = MESSAGES[request.query.message ?? ''];
-    return sendPage(reply, homePage(pageContext(request, 'Welcome'), { message }));
+    const message = MESSAGES.get(String(request.query.message ?? ''));
+    return render(reply, 'home.njk', { title: 'Welcome', message, errors: {}, values: {} });
   });
 
   /** For API clients: a CSRF token (also set as the cookie) to send back as `X-CSRFToken`. */
   app.get('/csrf', (request) => ({ csrfToken: request.csrfToken }));
 
-  app.post('/register', async (request, reply) => {
-    const html = wantsHtml(request);
+  app.post('/register', { preHandler: registerLimits(app) }, async (request, reply) => {
     const form = cleanRegistration(request.body);
     if (!form.ok) {
-      const message = describeErrors(form.errors);
-      return html
-        ? sendPage(reply, homePage(pageContext(request, 'Sign up'), { error: message }), 400)
-        : sendError(reply, 400, message, { errors: form.errors });
+      return wantsHtml(request)
+        ? formError(request, reply, 'signup', form.errors)
+        : sendError(reply, 400, describeErrors(form.errors), { errors: form.errors });
     }
     const email = normalizeEmail(form.data.email);
-    if (await request.em.count(User, { email })) {
-      const message = 'A user with that email already exists.';
-      return html
-        ? sendPage(reply, homePage(pageContext(request, 'Sign up'), { error: message }), 400)
-        : sendError(reply, 400, message, { errors: { email: message } });
+    // Hash in both cases, so the answer takes as long whether or not the account exists.
+    const passwordHash = await makePassword(form.data.password);
+    const existing = await request.em.findOne(User, { email });
+    if (existing) {
+      // Tell the owner instead of the visitor (Django's advice for enumeration-safe signup).
+      await sendAccountExistsEmail.enqueue(existing.id, siteUrl(request));
+    } else {
+      const user = request.em.create(User, { email, name: form.data.name, passwordHash });
+      await request.em.flush();
+      // The view answers at once; the email goes out in the background.
+      await sendWelcomeEmail.enqueue(user.id, siteUrl(request));
     }
-    const user = request.em.create(User, {
-      email,
-      name: form.data.name,
-      passwordHash: await makePassword(form.data.password),
-    });
-    await request.em.flush();
-    // The view answers at once; the email goes out in the background.
-    await sendWelcomeEmail.enqueue(user.id, siteUrl(request));
-    if (html) return reply.redirect('/?message=registered', 303);
-    return reply.code(201).send({
-      message: 'Registration complete!',
-      user: { id: user.id, email: user.email, name: user.name },
-    });
+    if (wantsHtml(request)) return reply.redirect('/?message=registered', 303);
+    return reply.code(202).send({ message: REGISTERED });
   });
 
-  app.post('/login', async (request, reply) => {
-    const html = wantsHtml(request);
+  app.post('/login', { preHandler: loginLimits(app) }, async (request, reply) => {
     const form = cleanLogin(request.body);
     const user = form.ok
       ? await authenticate(request.em, form.data.email, form.data.password)
       : null;
     if (!user) {
-      const message = form.ok
-        ? 'Please enter a correct email and password.'
-        : describeErrors(form.errors);
-      const email = form.ok ? form.data.email : undefined;
-      return html
-        ? sendPage(reply, homePage(pageContext(request, 'Log in'), { error: message, email }), 400)
-        : sendError(reply, 400, message);
+      const errors = form.ok
+        ? { login: 'Please enter a correct email and password.' }
+        : form.errors;
+      return wantsHtml(request)
+        ? formError(request, reply, 'login', errors)
+        : sendError(reply, 400, describeErrors(errors));
     }
-    const key = await login(request.em, user, settings.SESSION_COOKIE_AGE_SECONDS);
-    reply.header(
-      'set-cookie',
-      serializeCookie(SESSION_COOKIE, key, {
-        maxAge: settings.SESSION_COOKIE_AGE_SECONDS,
-        secure: settings.SECURE_COOKIES,
-      }),
+    // A new session key; the one this browser had before ends (Django's cycle_key).
+    const key = await login(
+      request.em,
+      user,
+      settings.SESSION_COOKIE_AGE_SECONDS,
+      request.sessionKey,
     );
+    reply.setCookie(SESSION_COOKIE, key, {
+      path: '/',
+      maxAge: settings.SESSION_COOKIE_AGE_SECONDS,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: settings.SECURE_COOKIES,
+      signed: true,
+    });
     // Rotate the CSRF token on login, as Django does.
     const csrfToken = newCsrfToken();
     setCsrfCookie(reply, csrfToken, settings.SECURE_COOKIES);
-    if (html) return reply.redirect('/reports', 303);
+    if (wantsHtml(request)) return reply.redirect('/reports', 303);
     return { user: { id: user.id, email: user.email, name: user.name }, csrfToken };
   });
 
   app.post('/logout', async (request, reply) => {
     if (request.sessionKey) await logout(request.em, request.sessionKey);
-    reply.header(
-      'set-cookie',
-      serializeCookie(SESSION_COOKIE, '', { maxAge: 0, secure: settings.SECURE_COOKIES }),
-    );
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
     if (wantsHtml(request)) return reply.redirect('/?message=logged-out', 303);
     return { message: 'Logged out.' };
   });

@@ -3,21 +3,34 @@
  * download. A report is only ever visible to its owner: other ids are 404, never 403.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { cleanReportRequest, describeErrors, parseId } from '../forms.ts';
-import { sendError, sendPage, siteUrl, wantsHtml } from '../http.ts';
-import { Report, type User } from '../models/index.ts';
+import { cleanReportRequest, describeErrors, parseId, typedValues } from '../forms.ts';
+import { render, sendError, siteUrl, wantsHtml } from '../http.ts';
+import { Report, type ReportRow, type User } from '../models/index.ts';
+import { settings } from '../settings.ts';
 import { defaultStorage } from '../storage.ts';
-import { generateReport, sendNotification } from '../tasks.ts';
-import { reportsPage } from '../templates/pages.ts';
+import { generateReport, REPORT_FAILED_MESSAGE } from '../tasks.ts';
 
-/** The JSON shape of a report's status. */
+/** What the new-report form offers to start with. */
+export const SAMPLE_ROWS: readonly ReportRow[] = [
+  { label: 'Monday', value: 12 },
+  { label: 'Tuesday', value: 19 },
+  { label: 'Wednesday', value: 7 },
+  { label: 'Thursday', value: 23 },
+  { label: 'Friday', value: 15 },
+];
+const SAMPLE = {
+  title: 'Weekly signups',
+  data: SAMPLE_ROWS.map((row) => `${row.label}, ${row.value}`).join('\n'),
+};
+
+/** The JSON shape of a report's status. A failure shows a plain sentence, never the error. */
 export function reportStatus(report: Report) {
   return {
     report_id: report.id,
     title: report.title,
     status: report.status,
     attempts: report.attempts,
-    error: report.error,
+    error: report.status === 'failed' ? REPORT_FAILED_MESSAGE : null,
     created_at: report.createdAt.toISOString(),
     completed_at: report.completedAt?.toISOString() ?? null,
     download_url: report.status === 'completed' ? `/reports/${report.id}/download` : null,
@@ -51,35 +64,71 @@ async function ownReport(
   return report;
 }
 
+async function reportsPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: User,
+  form: { values: Record<string, string>; errors: Record<string, string> },
+  status = 200,
+): Promise<FastifyReply> {
+  const reports = await request.em.find(
+    Report,
+    { owner: user.id },
+    { orderBy: { id: 'desc' }, limit: 50 },
+  );
+  return render(
+    reply,
+    'reports.njk',
+    { title: 'Reports', reports: reports.map(reportStatus), ...form },
+    status,
+  );
+}
+
 export function reportViews(app: FastifyInstance): void {
   app.get('/reports', async (request, reply) => {
     const user = requireUser(request, reply);
     if (!user) return reply;
-    const reports = await request.em.find(
-      Report,
-      { owner: user.id },
-      { orderBy: { id: 'desc' }, limit: 50 },
-    );
-    if (!wantsHtml(request)) return { reports: reports.map(reportStatus) };
-    return sendPage(
-      reply,
-      reportsPage(
-        {
-          title: 'Reports',
-          csrfToken: request.csrfToken,
-          user: { name: user.name, email: user.email },
-        },
-        reports,
-      ),
-    );
+    if (!wantsHtml(request)) {
+      const reports = await request.em.find(
+        Report,
+        { owner: user.id },
+        { orderBy: { id: 'desc' }, limit: 50 },
+      );
+      return { reports: reports.map(reportStatus) };
+    }
+    return reportsPage(request, reply, user, { values: SAMPLE, errors: {} });
   });
 
   app.post('/reports', async (request, reply) => {
     const user = requireUser(request, reply);
     if (!user) return reply;
+    const html = wantsHtml(request);
     const form = cleanReportRequest(request.body);
-    if (!form.ok)
-      return sendError(reply, 400, describeErrors(form.errors), { errors: form.errors });
+    if (!form.ok) {
+      return html
+        ? reportsPage(
+            request,
+            reply,
+            user,
+            { values: typedValues(request.body, ['title', 'data']), errors: form.errors },
+            400,
+          )
+        : sendError(reply, 400, describeErrors(form.errors), { errors: form.errors });
+    }
+    // One user cannot fill the queue: a few reports at a time, each finishing before more.
+    const unfinished = await request.em.count(Report, { owner: user.id, status: 'pending' });
+    if (unfinished >= settings.MAX_UNFINISHED_REPORTS) {
+      const message = `You already have ${unfinished} reports being generated (the limit is ${settings.MAX_UNFINISHED_REPORTS}). Wait until one is ready, then ask again.`;
+      return html
+        ? reportsPage(
+            request,
+            reply,
+            user,
+            { values: typedValues(request.body, ['title', 'data']), errors: { form: message } },
+            429,
+          )
+        : sendError(reply, 429, message);
+    }
     const report = request.em.create(Report, {
       owner: user,
       title: form.data.title,
@@ -87,14 +136,8 @@ export function reportViews(app: FastifyInstance): void {
       status: 'pending',
     });
     await request.em.flush();
-    const site = siteUrl(request);
-    await sendNotification.enqueue(
-      user.id,
-      `Your report "${report.title}" is being generated.`,
-      `${site}/reports`,
-    );
-    await generateReport.enqueue(report.id, site);
-    if (wantsHtml(request)) return reply.redirect('/reports', 303);
+    await generateReport.enqueue(report.id, siteUrl(request));
+    if (html) return reply.redirect(`/reports/${report.id}`, 303);
     return reply.code(202).send({ status: 'processing', report_id: report.id });
   });
 
@@ -103,6 +146,13 @@ export function reportViews(app: FastifyInstance): void {
     if (!user) return reply;
     const report = await ownReport(request, reply, user);
     if (!report) return reply;
+    if (wantsHtml(request)) {
+      return render(reply, 'report.njk', {
+        title: report.title,
+        report: reportStatus(report),
+        rows: report.data,
+      });
+    }
     return reportStatus(report);
   });
 

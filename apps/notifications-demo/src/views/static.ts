@@ -1,6 +1,7 @@
 /** The page's script and stylesheet (served from this origin: the CSP allows nothing else). */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { sendError } from '../http.ts';
 
 const FILES: Record<string, { type: string; body: Buffer }> = {
   'app.js': {
@@ -20,7 +21,7 @@ const FILES: Record<string, { type: string; body: Buffer }> = {
 export function staticViews(app: FastifyInstance): void {
   app.get<{ Params: { name: string } }>('/static/:name', (request, reply) => {
     const file = Object.hasOwn(FILES, request.params.name) ? FILES[request.params.name] : undefined;
-    if (!file) return reply.code(404).send({ error: 'Not found.' });
+    if (!file) return sendError(reply, 404, 'Not found.');
     return reply.type(file.type).header('cache-control', 'public, max-age=300').send(file.body);
   });
 

@@ -97,7 +97,7 @@ export class Client {
   async signUpAndLogIn(user: { email: string; name: string; password: string }): Promise<Response> {
     await this.get('/csrf');
     const registered = await this.post('/register', user);
-    if (registered.status !== 201)
+    if (registered.status !== 202)
       throw new Error(`register: ${registered.status} ${registered.text}`);
     const loggedIn = await this.post('/login', { email: user.email, password: user.password });
     if (loggedIn.status !== 200) throw new Error(`login: ${loggedIn.status} ${loggedIn.text}`);
