@@ -6,6 +6,7 @@ export {
   Djtasks0001TaskResult,
   Djtasks0002ClaimToken,
   Djtasks0003Cancel,
+  Djtasks0005UniqueKeySchedules,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,

@@ -2,7 +2,7 @@ import type { EntityManager as AnyEntityManager } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { Migration } from '@mikro-orm/migrations';
 import { dialectOf, type DialectName } from './dialect.ts';
-import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
+import { SCHEDULE_TABLE, TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
 
 /** The PostgreSQL channel a trigger notifies when task rows are inserted. */
 export const READY_CHANNEL = 'djtasks_task_ready';
@@ -144,6 +144,30 @@ end $$`,
       }
     },
   },
+  {
+    // Unique tasks: at most one READY or RUNNING row per backend, task name and unique key,
+    // enforced by the database (an enqueue inserts with ON CONFLICT DO NOTHING, then reads the
+    // holder), so concurrent enqueues from any number of processes queue one task.
+    // Schedules: the last tick each periodic task fired; a worker fires tick T by moving
+    // last_tick_at forward to T in the transaction that inserts the task, so each tick is
+    // enqueued once however many workers race for it.
+    name: '0005_unique_key_schedules',
+    up: (dialect) => {
+      const ts = dialect === 'postgresql' ? 'timestamptz' : 'datetime';
+      return [
+        `alter table ${T} add column unique_key varchar(255) null`,
+        `create unique index ${T}_unique_key_idx on ${T} (backend_name, task_name, unique_key) ` +
+          `where unique_key is not null and status in ('READY', 'RUNNING')`,
+        `create table ${SCHEDULE_TABLE} (
+  backend_name varchar(64) not null,
+  name varchar(255) not null,
+  last_tick_at ${ts} not null,
+  last_task_id varchar(64) null,
+  primary key (backend_name, name)
+)`,
+      ];
+    },
+  },
 ];
 
 /**
@@ -223,5 +247,15 @@ export class Djtasks0003Cancel extends Migration {
   override up(): void {
     for (const statement of DJTASKS_MIGRATIONS[2]!.up(platformDialect(this.driver)))
       this.addSql(statement);
+  }
+}
+
+/** Unique keys and the schedule table, as a MikroORM migration; after {@link Djtasks0003Cancel} (and 0004). */
+export class Djtasks0005UniqueKeySchedules extends Migration {
+  override name = 'Djtasks0005UniqueKeySchedules';
+
+  override up(): void {
+    const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0005_unique_key_schedules')!;
+    for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
   }
 }

@@ -46,6 +46,8 @@ export interface TaskRow {
   claim_token: string | null;
   /** When `cancel()` asked the worker running the task to stop it. */
   cancel_requested_at?: unknown;
+  /** The task's unique key (migration 0005), or null. */
+  unique_key?: string | null;
 }
 
 type JsonColumn = 'args' | 'worker_ids' | 'errors';
@@ -135,6 +137,7 @@ const COLUMN_OF_FIELD: Record<string, string> = {
   errors: 'errors',
   workerIds: 'worker_ids',
   returnValue: 'return_value',
+  uniqueKey: 'unique_key',
 };
 
 function readStatus(row: TaskRow): string {
@@ -191,6 +194,7 @@ export function rowToData(row: TaskRow): TaskResultData {
     workerIds: workerIds as string[],
   };
   if (status === TaskResultStatus.SUCCESSFUL) data.returnValue = parseReturnValue(row) ?? null;
+  if (row.unique_key != null) data.uniqueKey = row.unique_key;
   return data;
 }
 

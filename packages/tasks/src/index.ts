@@ -56,6 +56,7 @@ export { TaskResultStatus } from './status.ts';
 export {
   task,
   Task,
+  TASK_UNIQUE_KEY_MAX_LENGTH,
   type TaskArgs,
   type TaskOptions,
   type TaskReturn,

@@ -32,6 +32,8 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   readonly supportsTimeout: boolean = false;
   /** `cancel(id)` stops a READY, deferred or RUNNING task. */
   readonly supportsCancel: boolean = false;
+  /** Tasks may set `uniqueKey`: one READY or RUNNING task per name and key. */
+  readonly supportsUniqueKey: boolean = false;
 
   readonly alias: string;
   readonly queues: ReadonlySet<string>;
@@ -80,6 +82,11 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
     if (task.timeout !== null && !this.supportsTimeout) {
       throw new InvalidTask(
         `Backend '${this.alias}' (${this.constructor.name}) does not support timeouts (task '${task.name}' has timeout ${task.timeout} s).`,
+      );
+    }
+    if (task.uniqueKey !== null && !this.supportsUniqueKey) {
+      throw new InvalidTask(
+        `Backend '${this.alias}' (${this.constructor.name}) does not support unique keys (task '${task.name}' has uniqueKey '${task.uniqueKey}').`,
       );
     }
   }

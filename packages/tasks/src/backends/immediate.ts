@@ -6,6 +6,7 @@ import { taskEnqueued } from '../signals.ts';
 import { TaskResultStatus } from '../status.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
+import { findUniqueHolder } from './unique.ts';
 import { loadedLifecycle, loadLifecycle } from './load-lifecycle.ts';
 
 /**
@@ -23,6 +24,7 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
   override readonly supportsRetries: boolean = true;
   override readonly supportsTimeout: boolean = true;
   override readonly supportsCancel: boolean = true;
+  override readonly supportsUniqueKey: boolean = true;
   /** One id for every attempt this backend instance runs. */
   readonly workerId = randomId();
   /** The results `enqueue` is running now, by id, in their latest state. */
@@ -37,6 +39,10 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
     task: Task<TaskArgs, TReturn, any>,
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
+    // A task with the same unique key that enqueue is running now (this call came from inside it,
+    // or from a receiver of its signals): return it as it is now.
+    const holder = findUniqueHolder(this.#live.values(), task);
+    if (holder) return copyTaskResult(holder) as TaskResult<TReturn>;
     let result = createTaskResult(task, args);
     const { invokeTask, RunningAttempts, runTaskAttempt } = (await loadLifecycle()).lifecycle;
     const attempts = (this.#attempts ??= new RunningAttempts());
