@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   configureTasks,
+  InvalidSchedule,
   InvalidTaskBackend,
   taskBackends,
   type TaskLogger,
@@ -19,6 +20,7 @@ import { DatabaseBackend } from './backend.ts';
 import { openDatabase } from './connection.ts';
 import { DatabaseConfigurationError } from './errors.ts';
 import { migrate } from './migrations.ts';
+import { scheduleReport } from './schedule-report.ts';
 import { Worker } from './worker.ts';
 
 const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
@@ -27,14 +29,16 @@ Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
             --prefetch N --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS
             --grace SECONDS (after a second SIGTERM/SIGINT, 5) --no-startup-delay
+            --no-schedules (leave the periodic tasks to the other workers)
   migrate   Create or update the task tables: --backend NAME --create-database (create the
             database or SQLite file if it does not exist; never done otherwise)
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
             --queue Q[,Q…]|* (*) --dry-run
   status    Counts by queue and status, oldest ready task, workers seen recently: --backend NAME --json
+  schedules Periodic tasks of the configuration with their last and next run: --backend NAME --json
 
 The configuration file (default: djtasks.config.ts, .js or .mjs in the current directory)
-default-exports defineConfig({ backends, taskModules }).`;
+default-exports defineConfig({ backends, taskModules, schedules }).`;
 
 const CONFIG_NAMES = [
   'djtasks.config.ts',
@@ -134,6 +138,7 @@ async function runWorker(args: string[], options: MainOptions): Promise<number> 
       lease: { type: 'string' },
       grace: { type: 'string' },
       'startup-delay': { type: 'boolean', default: true },
+      schedules: { type: 'boolean', default: true },
     },
     allowNegative: true,
     strict: true,
@@ -197,6 +202,7 @@ async function runWorker(args: string[], options: MainOptions): Promise<number> 
     pollIntervalMs: interval === undefined ? undefined : interval * 1000,
     leaseMs: lease === undefined ? undefined : lease * 1000,
     startupDelay: values['startup-delay'],
+    schedules: values.schedules,
   });
   let signals = 0;
   let forced = false;
@@ -326,6 +332,36 @@ async function runStatus(args: string[]): Promise<number> {
   return 0;
 }
 
+async function runSchedulesCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: 'string', default: 'default' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const reports = await scheduleReport(databaseBackend(values.backend));
+  if (values.json) {
+    console.log(JSON.stringify(reports, null, 2));
+    return 0;
+  }
+  if (reports.length === 0) {
+    console.log('No schedules in the configuration.');
+    return 0;
+  }
+  console.log('schedule\ttask\tcron\ttimezone\tcatch-up\tlast run\tlast task\tnext run');
+  for (const r of reports) {
+    const last = r.lastRunAt
+      ? `${r.lastRunAt.toISOString()}\t${r.lastTaskId} ${r.lastTaskStatus ?? '(pruned)'}`
+      : 'never\t-';
+    console.log(
+      `${r.name}\t${r.task}\t${r.cron}\t${r.timezone}\t${r.catchUp}\t${last}\t${r.nextRunAt.toISOString()}` +
+        (r.problem ? `\t(not fired by this backend's workers: ${r.problem})` : ''),
+    );
+  }
+  return 0;
+}
+
 /** Options of {@link main}. */
 export interface MainOptions {
   /**
@@ -346,6 +382,7 @@ const COMMANDS: Record<string, (args: string[], options: MainOptions) => Promise
   migrate: runMigrate,
   prune: runPrune,
   status: runStatus,
+  schedules: runSchedulesCommand,
 };
 
 /** Run the `djtasks` command with `argv` (without node and the script); resolves with the exit code. */
@@ -386,6 +423,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       error instanceof UsageError ||
       error instanceof DatabaseConfigurationError ||
       error instanceof InvalidTaskBackend ||
+      error instanceof InvalidSchedule ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
       // A configuration error is final: say what is wrong and exit 2, do not retry.

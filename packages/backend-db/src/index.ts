@@ -13,6 +13,7 @@ export {
   type DjtasksMigration,
 } from './migrations.ts';
 export {
+  SCHEDULE_TABLE,
   TASK_RESULT_TABLE,
   TaskResultEntity,
   TaskResultSchema,
@@ -26,8 +27,10 @@ export {
   BadTaskRow,
   DatabaseConfigurationError,
   InvalidWorkerOptions,
+  UniqueKeyContention,
   UnreadableTimestamp,
 } from './errors.ts';
 export type { QueueStatus } from './admin-queries.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
+export { scheduleReport, type ScheduleReport } from './schedule-report.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

@@ -15,6 +15,7 @@ import {
   copyTaskResult,
   createTaskResult,
   getTaskLogger,
+  InProcessScheduler,
   RunningAttempts,
   runTaskAttempt,
   sendTransitionSignal,
@@ -68,6 +69,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   /** Every task not forgotten yet, with its result in its latest state. */
   readonly #results: ResultStore<Job>;
   readonly #ready = new ReadyQueue<Job>();
+  readonly #scheduler: InProcessScheduler | undefined;
   /** The READY, deferred or RUNNING job holding each unique key (`name\0key`). */
   readonly #unique = new Map<string, Job>();
   readonly #deferred = new DeferredTimer<Job>((due) => {
@@ -103,6 +105,10 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     super(init);
     this.settings = Object.freeze(resolveOptions(init.alias, init.options));
     this.#results = new ResultStore(this.settings.maxResults);
+    // Periodic tasks whose task runs here are enqueued from timers in this (the main) thread.
+    if (this.schedules.length > 0) {
+      this.#scheduler = new InProcessScheduler(init.alias, this.schedules, init.taskModules);
+    }
   }
 
   override check(): string[] {
@@ -233,6 +239,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }
 
   async #shutdown(): Promise<void> {
+    await this.#scheduler?.close();
     for (const job of [...this.#ready.drain(), ...this.#deferred.drain()]) {
       this.#lost.push(job.result);
     }

@@ -21,6 +21,7 @@ export { TaskContext } from './context.ts';
 export {
   InvalidTask,
   InvalidTaskBackend,
+  InvalidSchedule,
   InvalidTaskResultData,
   NoReturnValue,
   TaskAlreadyFinished,
@@ -52,6 +53,7 @@ export {
   type TaskSignalPayload,
   type TaskSignalReceiver,
 } from './signals.ts';
+export type { Schedule, ScheduleCatchUp, ScheduleConfig } from './schedules.ts';
 export { TaskResultStatus } from './status.ts';
 export {
   task,

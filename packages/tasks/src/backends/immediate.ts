@@ -1,6 +1,7 @@
 import { TaskCancelled, TaskResultDoesNotExist } from '../exceptions.ts';
 import { randomId } from '../ids.ts';
 import type { RunningAttempts } from '../lifecycle.ts';
+import { InProcessScheduler } from '../schedule-runner.ts';
 import { copyTaskResult, createTaskResult, type TaskResult } from '../result.ts';
 import { taskEnqueued } from '../signals.ts';
 import { TaskResultStatus } from '../status.ts';
@@ -30,9 +31,19 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
   /** The results `enqueue` is running now, by id, in their latest state. */
   readonly #live = new Map<string, TaskResult>();
   #attempts: RunningAttempts | undefined;
+  readonly #scheduler: InProcessScheduler | undefined;
 
   constructor(init: BackendInit<Record<string, never>>) {
     super(init);
+    // Periodic tasks whose task runs here are enqueued (so run) from timers in this process.
+    if (this.schedules.length > 0) {
+      this.#scheduler = new InProcessScheduler(init.alias, this.schedules, init.taskModules);
+    }
+  }
+
+  /** Stop the in-process scheduler of periodic tasks. */
+  override async close(): Promise<void> {
+    await this.#scheduler?.close();
   }
 
   override async enqueue<TReturn>(
