@@ -9,6 +9,7 @@ import {
   getTaskLogger,
   nextTick,
   scheduledTask,
+  tickKey,
   ticksDue,
   type AnyTask,
   type Schedule,
@@ -94,7 +95,8 @@ async function fireTick(
     // The claim comes first: it takes the row's write lock, so racing workers wait there and
     // then find the tick taken, instead of inserting a task they would have to roll back.
     if (!(await claimTick(scoped, dialect, backend.alias, schedule.name, tick))) return null;
-    const result = await enqueueThrough(scoped, () => task.enqueue(...schedule.args));
+    const keyed = task.using({ uniqueKey: tickKey(schedule, tick) });
+    const result = await enqueueThrough(scoped, () => keyed.enqueue(...schedule.args));
     await recordTickTask(scoped, backend.alias, schedule.name, result.id);
     return result.id;
   });

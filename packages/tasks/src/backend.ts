@@ -22,6 +22,7 @@ export {
   checkSchedules,
   nextTick,
   scheduledTask,
+  tickKey,
   ticksDue,
   type Schedule,
 } from './schedules.ts';

@@ -5,7 +5,7 @@
  * memory; a restarted process starts again from its start time (missed ticks are not filled).
  */
 import { getTaskLogger } from './log.ts';
-import { nextTick, scheduledTask, ticksDue, type Schedule } from './schedules.ts';
+import { nextTick, scheduledTask, tickKey, ticksDue, type Schedule } from './schedules.ts';
 
 /** The longest delay a Node timer holds. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -56,7 +56,7 @@ export class InProcessScheduler {
       const task = scheduledTask(schedule, this.#taskModules);
       // Another configured backend runs this task's schedule.
       if (task.backend !== this.#alias) return;
-      run = task.enqueue(...schedule.args);
+      run = task.using({ uniqueKey: tickKey(schedule, tick) }).enqueue(...schedule.args);
     } catch (error) {
       run = Promise.reject(error);
     }

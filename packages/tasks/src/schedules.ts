@@ -61,6 +61,9 @@ function parse(schedule: Pick<Schedule, 'cron' | 'timezone'>, currentDate: Date)
 export function checkSchedule(name: string, raw: unknown): Schedule {
   const bad = (message: string, cause?: unknown): InvalidSchedule =>
     new InvalidSchedule(name, `Schedule '${name}': ${message}`, { cause });
+  if (name === '' || [...name].length > 200) {
+    throw bad(`a schedule name must be 1 to 200 characters (got ${[...name].length}).`);
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw bad(`must be an object like { task: 'sendDigest', cron: '0 8 * * *' }.`);
   }
@@ -169,6 +172,14 @@ export function scheduledTask(schedule: Schedule, taskModules: readonly string[]
       `(task modules: ${taskModules.length ? taskModules.join(', ') : 'none configured'}; ` +
       `tasks defined: ${known.length ? known.join(', ') : 'none'}).`,
   );
+}
+
+/**
+ * The unique key of the task a tick enqueues, `schedule:<name>:<tick as ISO 8601>`: it names
+ * the tick a task is for, and keeps a second enqueue of one tick from queueing another task.
+ */
+export function tickKey(schedule: Schedule, tick: Date): string {
+  return `schedule:${schedule.name}:${tick.toISOString()}`;
 }
 
 /** The first tick of `schedule` strictly after `after`. */

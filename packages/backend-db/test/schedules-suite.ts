@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ScheduleConfig } from '@djtasks/tasks';
+import { SCHEDULE_TABLE, TASK_RESULT_TABLE } from '../src/index.ts';
+import {
+  startWorkerProcess,
+  useWorkerDatabase,
+  waitUntil,
+  type WorkerProcess,
+} from './processes.ts';
+
+const BIN = fileURLToPath(new URL('../bin/djtasks.js', import.meta.url));
+const CONFIG = fileURLToPath(new URL('./fixtures/djtasks.config.ts', import.meta.url));
+
+/** The tick (epoch ms) each enqueued task of `schedule` is for, read from its unique key, oldest first. */
+async function ticksOf(
+  db: ReturnType<typeof useWorkerDatabase>,
+  schedule: string,
+): Promise<{ tick: number; enqueuedLateMs: number }[]> {
+  const rows = await db.sql<{ unique_key: string; enqueued_at: unknown }>(
+    `select unique_key, enqueued_at from ${TASK_RESULT_TABLE} where unique_key like ?`,
+    [`schedule:${schedule}:%`],
+  );
+  return rows
+    .map((row) => {
+      const tick = Date.parse(row.unique_key.slice(`schedule:${schedule}:`.length));
+      const enqueued =
+        row.enqueued_at instanceof Date ? row.enqueued_at.getTime() : Number(row.enqueued_at);
+      return { tick, enqueuedLateMs: enqueued - tick };
+    })
+    .sort((a, b) => a.tick - b.tick);
+}
+
+function runCli(
+  url: string,
+  schedules: Record<string, ScheduleConfig>,
+  args: string[],
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, '--config', CONFIG, ...args], {
+      env: {
+        ...process.env,
+        DJTASKS_TEST_DB: url,
+        DJTASKS_TEST_SCHEDULES: JSON.stringify(schedules),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+/** Stop `workers` with SIGTERM and expect each to exit 0. */
+async function stopAll(workers: WorkerProcess[]): Promise<void> {
+  for (const worker of workers) worker.child.kill('SIGTERM');
+  for (const worker of workers) {
+    expect(await worker.exited, worker.output()).toEqual({ code: 0, signal: null });
+  }
+}
+
+/** Periodic tasks fired by several worker processes on one database. */
+export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: number): void {
+  describe(`periodic tasks (${dialect})`, () => {
+    const db = useWorkerDatabase(dialect);
+    const everySecond = (extra: Partial<ScheduleConfig> = {}) => ({
+      tick: { task: 'test.countRun', cron: '* * * * * *', ...extra },
+    });
+    const start = (schedules: Record<string, ScheduleConfig>, id: string) =>
+      startWorkerProcess(db.url(), ['--interval', '0.5', '--worker-id', id], {
+        DJTASKS_TEST_SCHEDULES: JSON.stringify(schedules),
+      });
+
+    it(`${workerCount} workers fire each tick of a every-second schedule once, while one is killed and restarted`, async () => {
+      const schedules = everySecond();
+      const workers = Array.from({ length: workerCount }, (_, i) => start(schedules, `w${i}`));
+      await waitUntil('5 ticks fired', async () => (await ticksOf(db, 'tick')).length >= 5);
+      workers[0]!.child.kill('SIGKILL');
+      await workers[0]!.exited;
+      const killedAt = Date.now();
+      await waitUntil('4 more ticks fired', async () =>
+        (await ticksOf(db, 'tick')).some(({ tick }) => tick >= killedAt + 4000),
+      );
+      workers[0] = start(schedules, 'w0-again');
+      const restartedAt = Date.now();
+      await waitUntil(
+        '6 more ticks fired',
+        async () => (await ticksOf(db, 'tick')).some(({ tick }) => tick >= restartedAt + 6000),
+        60_000,
+      );
+      await stopAll(workers);
+      const ticks = (await ticksOf(db, 'tick')).map(({ tick }) => tick);
+      console.info(`${dialect}: ${ticks.length} ticks fired by ${workerCount} workers`);
+      // One task per tick: no tick twice, and every second from the first to the last.
+      expect(new Set(ticks).size).toBe(ticks.length);
+      const first = ticks[0]!;
+      const last = ticks.at(-1)!;
+      expect(ticks).toEqual(
+        Array.from({ length: (last - first) / 1000 + 1 }, (_, i) => first + i * 1000),
+      );
+      expect(ticks.length).toBeGreaterThanOrEqual(15);
+      const [row] = await db.sql<{ last_tick_at: unknown; last_task_id: string }>(
+        `select last_tick_at, last_task_id from ${SCHEDULE_TABLE} where name = 'tick'`,
+      );
+      const lastTick =
+        row!.last_tick_at instanceof Date ? row!.last_tick_at.getTime() : Number(row!.last_tick_at);
+      expect(lastTick).toBe(last);
+      // Every task was run by one of the workers.
+      expect(
+        await db.count(
+          `select count(*) from ${TASK_RESULT_TABLE} where unique_key like 'schedule:tick:%' and status <> 'SUCCESSFUL'`,
+        ),
+      ).toBeLessThanOrEqual(1);
+    }, 120_000);
+
+    for (const catchUp of ['skip', { fill: 2 }] as const) {
+      it(`catch-up ${JSON.stringify(catchUp)}: ticks missed while no worker ran are ${catchUp === 'skip' ? 'dropped' : 'filled, the 2 most recent'}`, async () => {
+        const schedules = everySecond({ catchUp, graceSeconds: 1 });
+        let worker = start(schedules, 'first');
+        await waitUntil('2 ticks fired', async () => (await ticksOf(db, 'tick')).length >= 2);
+        await stopAll([worker]);
+        const before = await ticksOf(db, 'tick');
+        const lastBefore = before.at(-1)!.tick;
+        await sleep(5000);
+        worker = start(schedules, 'second');
+        await waitUntil(
+          '2 ticks fired after the restart',
+          async () =>
+            (await ticksOf(db, 'tick')).filter(({ tick }) => tick > lastBefore + 5000).length >= 2,
+        );
+        await stopAll([worker]);
+        const after = (await ticksOf(db, 'tick')).filter(({ tick }) => tick > lastBefore);
+        // The ticks the restarted worker's first pass fired more than the grace (1 s) late: the
+        // pass is when the first of them was enqueued (tick and enqueue times are within ms).
+        const pass = Math.min(...after.map(({ tick, enqueuedLateMs }) => tick + enqueuedLateMs));
+        const late = after.filter(({ tick }) => tick < pass - 1000);
+        const gap = (after[0]!.tick - lastBefore) / 1000 - 1;
+        if (catchUp === 'skip') {
+          expect(late).toEqual([]);
+          expect(gap).toBeGreaterThanOrEqual(3);
+        } else {
+          expect(late).toHaveLength(2);
+          expect(late[1]!.tick - late[0]!.tick).toBe(1000);
+          // The filled ticks are the most recent missed ones: right before the on-time ones.
+          const onTime = after.filter((tick) => !late.includes(tick));
+          expect(onTime[0]!.tick - late[1]!.tick).toBeLessThanOrEqual(2000);
+          expect(gap).toBeGreaterThanOrEqual(1);
+        }
+        expect(new Set(after.map(({ tick }) => tick)).size).toBe(after.length);
+      }, 60_000);
+    }
+
+    it('djtasks schedules lists each schedule with its last and next run; a worker refuses a schedule of an unknown task', async () => {
+      const schedules = {
+        ...everySecond(),
+        nightly: { task: 'test.countRun', cron: '30 2 * * *', timezone: 'Europe/Paris' },
+      };
+      const worker = start(schedules, 'lister');
+      await waitUntil('a tick fired', async () => (await ticksOf(db, 'tick')).length >= 1);
+      await stopAll([worker]);
+      const listed = await runCli(db.url(), schedules, ['schedules', '--json']);
+      expect(listed.code, listed.output).toBe(0);
+      const reports = JSON.parse(listed.output) as {
+        name: string;
+        lastRunAt: string | null;
+        lastTaskId: string | null;
+        lastTaskStatus: string | null;
+        nextRunAt: string;
+      }[];
+      const tick = reports.find((r) => r.name === 'tick')!;
+      const ticks = await ticksOf(db, 'tick');
+      expect(Date.parse(tick.lastRunAt!)).toBe(ticks.at(-1)!.tick);
+      expect(tick.lastTaskId).toMatch(/.+/);
+      const nightly = reports.find((r) => r.name === 'nightly')!;
+      expect(nightly.lastRunAt).toBeNull();
+      // 02:30 in Paris is 00:30 or 01:30 UTC.
+      expect(nightly.nextRunAt).toMatch(/T0[01]:30:00.000Z$/);
+      const text = await runCli(db.url(), schedules, ['schedules']);
+      expect(text.output).toContain(
+        'nightly\ttest.countRun\t30 2 * * *\tEurope/Paris\tskip\tnever',
+      );
+
+      const unknown = startWorkerProcess(db.url(), [], {
+        DJTASKS_TEST_SCHEDULES: JSON.stringify({
+          digest: { task: 'sendDigest', cron: '0 8 * * *' },
+        }),
+      });
+      expect(await unknown.exited).toEqual({ code: 2, signal: null });
+      expect(unknown.output()).toMatch(
+        /Schedule 'digest' enqueues task 'sendDigest', which no loaded module defines \(task modules: .*tasks\.ts; tasks defined: .*test\.countRun/,
+      );
+    }, 60_000);
+  });
+}
