@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ScheduleConfig } from '@djtasks/tasks';
+import { readDate } from '../src/dialect.ts';
 import { SCHEDULE_TABLE, TASK_RESULT_TABLE } from '../src/index.ts';
 import {
   startWorkerProcess,
@@ -26,8 +27,7 @@ async function ticksOf(
   return rows
     .map((row) => {
       const tick = Date.parse(row.unique_key.slice(`schedule:${schedule}:`.length));
-      const enqueued =
-        row.enqueued_at instanceof Date ? row.enqueued_at.getTime() : Number(row.enqueued_at);
+      const enqueued = readDate(row.enqueued_at)!.getTime();
       return { tick, enqueuedLateMs: enqueued - tick };
     })
     .sort((a, b) => a.tick - b.tick);
@@ -105,8 +105,7 @@ export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: nu
       const [row] = await db.sql<{ last_tick_at: unknown; last_task_id: string }>(
         `select last_tick_at, last_task_id from ${SCHEDULE_TABLE} where name = 'tick'`,
       );
-      const lastTick =
-        row!.last_tick_at instanceof Date ? row!.last_tick_at.getTime() : Number(row!.last_tick_at);
+      const lastTick = readDate(row!.last_tick_at)!.getTime();
       expect(lastTick).toBe(last);
       // Every task was run by one of the workers.
       expect(
