@@ -206,11 +206,23 @@ export function ticksDue(schedule: Schedule, last: Date, now: Date): Date[] {
   }
   const older: Date[] = [];
   if (schedule.catchUp !== 'skip' && graceStart > last) {
+    const { fill } = schedule.catchUp;
+    // Step back `fill` ticks to find where to start, then step forward from two hours before
+    // that: cron-parser's prev() can skip a tick next() gives across a DST change, so only
+    // next() decides which ticks exist, and the two hours keep the walk short after a long stop.
     const backward = parse(schedule, graceStart);
-    while (older.length < schedule.catchUp.fill) {
-      const tick = backward.prev().toDate();
-      if (tick <= last) break;
-      if (tick < graceStart) older.unshift(tick);
+    let from = graceStart.getTime();
+    for (let i = 0; i < fill; i++) {
+      from = backward.prev().toDate().getTime();
+      if (from <= last.getTime()) break;
+    }
+    const walk = parse(schedule, new Date(Math.max(last.getTime(), from - 2 * 3_600_000)));
+    for (;;) {
+      const tick = walk.next().toDate();
+      if (tick >= graceStart) break;
+      if (tick <= last) continue;
+      older.push(tick);
+      if (older.length > fill) older.shift();
     }
   }
   return [...older, ...recent];
