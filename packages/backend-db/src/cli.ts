@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { EntityManager } from '@mikro-orm/sql';
 import {
   configureTasks,
   InvalidSchedule,
@@ -21,6 +22,7 @@ import { openDatabase } from './connection.ts';
 import { DatabaseConfigurationError } from './errors.ts';
 import { migrate } from './migrations.ts';
 import { scheduleReport } from './schedule-report.ts';
+import { selectHeldUniqueKeys } from './unique-queries.ts';
 import { Worker } from './worker.ts';
 
 const USAGE = `Usage: djtasks [--config FILE] [-v N] <command> [options]
@@ -311,9 +313,12 @@ async function runStatus(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  const report = await status(databaseBackend(values.backend));
+  const backend = databaseBackend(values.backend);
+  const report = await status(backend);
+  const em = (await backend.getOrm()).em.fork() as unknown as EntityManager;
+  const uniqueKeys = await selectHeldUniqueKeys(em, backend.alias, 20);
   if (values.json) {
-    console.log(JSON.stringify(report, null, 2));
+    console.log(JSON.stringify({ ...report, uniqueKeys }, null, 2));
     return 0;
   }
   console.log('queue\tstatus\tcount');
@@ -328,6 +333,11 @@ async function runStatus(args: string[]): Promise<number> {
       `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}` +
         `\tlast progress ${w.lastProgressAt ? `${((Date.now() - w.lastProgressAt.getTime()) / 1000).toFixed(1)} s ago` : 'none yet'}`,
     );
+  }
+  if (uniqueKeys.length > 0) {
+    console.log(`unique keys held (latest ${uniqueKeys.length}):`);
+    for (const k of uniqueKeys)
+      console.log(`  ${k.taskName}\t${k.uniqueKey}\t${k.id}\t${k.status}`);
   }
   return 0;
 }

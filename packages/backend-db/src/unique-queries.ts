@@ -62,3 +62,32 @@ export async function insertUniqueRow(
   }
   throw new UniqueKeyContention(row.taskName, uniqueKey, ROUNDS);
 }
+
+/** A unique key held by a READY or RUNNING task, as `djtasks status` shows it. */
+export interface HeldUniqueKey {
+  taskName: string;
+  uniqueKey: string;
+  id: string;
+  status: string;
+}
+
+/** The unique keys held now on `backendName`, most recently enqueued first, at most `limit`. */
+export async function selectHeldUniqueKeys(
+  em: EntityManager,
+  backendName: string,
+  limit: number,
+): Promise<HeldUniqueKey[]> {
+  const rows = await em.execute<
+    { task_name: string; unique_key: string; id: string; status: string }[]
+  >(
+    `select task_name, unique_key, id, status from ${T} where backend_name = ? ` +
+      `and unique_key is not null and status in ('READY', 'RUNNING') order by enqueued_at desc limit ?`,
+    [backendName, limit],
+  );
+  return rows.map((row) => ({
+    taskName: row.task_name,
+    uniqueKey: row.unique_key,
+    id: row.id,
+    status: row.status,
+  }));
+}

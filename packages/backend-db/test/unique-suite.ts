@@ -113,6 +113,27 @@ export function uniqueSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(await rows('tx')).toBe(1);
     });
 
+    it('djtasks status shows the keys held', async () => {
+      const held = await countRun.using({ uniqueKey: 'shown' }).enqueue();
+      const output = await new Promise<string>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            fileURLToPath(new URL('../bin/djtasks.js', import.meta.url)),
+            '--config',
+            fileURLToPath(new URL('./fixtures/djtasks.config.ts', import.meta.url)),
+            'status',
+          ],
+          { env: { ...process.env, DJTASKS_TEST_DB: db.url() }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        child.once('exit', () => resolve(text));
+      });
+      expect(output).toContain(`test.countRun\tshown\t${held.id}\tREADY`);
+    });
+
     it('refuses an empty key or one longer than 255 characters, naming it', () => {
       expect(() => countRun.using({ uniqueKey: '' })).toThrow(InvalidTask);
       expect(() => countRun.using({ uniqueKey: 'x'.repeat(256) })).toThrow(
