@@ -91,7 +91,7 @@ async function fireTick(
 ): Promise<string | null> {
   const { backend, em, dialect } = options;
   return em.transactional(async (tem) => {
-    const scoped = tem as EntityManager;
+    const scoped = tem;
     // The claim comes first: it takes the row's write lock, so racing workers wait there and
     // then find the tick taken, instead of inserting a task they would have to roll back.
     if (!(await claimTick(scoped, dialect, backend.alias, schedule.name, tick))) return null;

@@ -51,15 +51,12 @@ export class InProcessScheduler {
 
   #enqueue(schedule: Schedule, tick: Date): void {
     const log = getTaskLogger();
-    let run: Promise<unknown>;
-    try {
+    const run = (async () => {
       const task = scheduledTask(schedule, this.#taskModules);
       // Another configured backend runs this task's schedule.
       if (task.backend !== this.#alias) return;
-      run = task.using({ uniqueKey: tickKey(schedule, tick) }).enqueue(...schedule.args);
-    } catch (error) {
-      run = Promise.reject(error);
-    }
+      await task.using({ uniqueKey: tickKey(schedule, tick) }).enqueue(...schedule.args);
+    })();
     const pending = run.then(
       () => log.debug(`schedule '${schedule.name}' enqueued its tick ${tick.toISOString()}`),
       (error: unknown) =>

@@ -131,7 +131,7 @@ export function checkSchedule(name: string, raw: unknown): Schedule {
   let args: JsonValue[];
   try {
     if (!Array.isArray(entry.args ?? [])) throw new TypeError('not an array');
-    args = normalizeArgs((entry.args ?? []) as unknown[]) as JsonValue[];
+    args = normalizeArgs((entry.args ?? []) as unknown[]);
   } catch (error) {
     throw bad(`args must be an array of JSON values: ${(error as Error).message}`, error);
   }

@@ -24,7 +24,7 @@ describe('schedule configuration', () => {
     const config = (schedule: Record<string, unknown>) =>
       defineConfig({
         backends: { default: { backend: ImmediateBackend } },
-        schedules: { digest: { task: 'sendDigest', cron: '0 8 * * *', ...schedule } as never },
+        schedules: { digest: { task: 'sendDigest', cron: '0 8 * * *', ...schedule } },
       });
     expect(() => config({ cron: '61 8 * * *' })).toThrow(
       /Schedule 'digest': cron '61 8 \* \* \*' is not a valid cron expression: .*61/,
