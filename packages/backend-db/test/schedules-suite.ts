@@ -107,12 +107,13 @@ export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: nu
       );
       const lastTick = readDate(row!.last_tick_at)!.getTime();
       expect(lastTick).toBe(last);
-      // Every task was run by one of the workers.
+      // The workers ran the tasks: all but the last tick's (enqueued as they stopped) and one the
+      // killed worker may have held (its lease has not run out yet).
       expect(
         await db.count(
           `select count(*) from ${TASK_RESULT_TABLE} where unique_key like 'schedule:tick:%' and status <> 'SUCCESSFUL'`,
         ),
-      ).toBeLessThanOrEqual(1);
+      ).toBeLessThanOrEqual(2);
     }, 120_000);
 
     for (const catchUp of ['skip', { fill: 2 }] as const) {
@@ -132,20 +133,21 @@ export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: nu
         );
         await stopAll([worker]);
         const after = (await ticksOf(db, 'tick')).filter(({ tick }) => tick > lastBefore);
-        // The ticks the restarted worker's first pass fired more than the grace (1 s) late: the
-        // pass is when the first of them was enqueued (tick and enqueue times are within ms).
-        const pass = Math.min(...after.map(({ tick, enqueuedLateMs }) => tick + enqueuedLateMs));
-        const late = after.filter(({ tick }) => tick < pass - 1000);
+        // After the restart the ticks run without a hole from the first one the restarted worker
+        // fired. Its first look at time R fires the tick within the 1 s grace (floor(R)), and
+        // under { fill: 2 } the two before it too: so that first tick was enqueued less than
+        // 1 s after its time (skip), or 2 to 3 s after it (fill), plus the pass's own delay.
+        const ticks = after.map(({ tick }) => tick);
+        expect(ticks).toEqual(ticks.map((_, i) => ticks[0]! + i * 1000));
+        const firstLate = after[0]!.enqueuedLateMs;
         const gap = (after[0]!.tick - lastBefore) / 1000 - 1;
         if (catchUp === 'skip') {
-          expect(late).toEqual([]);
+          expect(firstLate).toBeLessThan(1900);
           expect(gap).toBeGreaterThanOrEqual(3);
         } else {
-          expect(late).toHaveLength(2);
-          expect(late[1]!.tick - late[0]!.tick).toBe(1000);
-          // The filled ticks are the most recent missed ones: right before the on-time ones.
-          const onTime = after.filter((tick) => !late.includes(tick));
-          expect(onTime[0]!.tick - late[1]!.tick).toBeLessThanOrEqual(2000);
+          expect(firstLate).toBeGreaterThanOrEqual(2000);
+          expect(firstLate).toBeLessThan(3900);
+          // Not every missed tick was filled: only the two most recent.
           expect(gap).toBeGreaterThanOrEqual(1);
         }
         expect(new Set(after.map(({ tick }) => tick)).size).toBe(after.length);
