@@ -5,6 +5,7 @@
  * dies mid-way rolls back, and another one fires the tick on its next look.
  */
 import type { EntityManager } from '@mikro-orm/sql';
+import { InvalidSchedule, InvalidTask } from '@djtasks/tasks';
 import {
   getTaskLogger,
   nextTick,
@@ -23,15 +24,29 @@ const MAX_WAIT_MS = 1000;
 
 /**
  * The schedules the workers of `backend` fire: those whose task is defined with that backend.
- * Throws `InvalidSchedule` (listing the defined tasks) for a schedule whose task no loaded
- * module defines.
+ * Throws `InvalidSchedule` for a schedule whose task no loaded module defines (listing the
+ * defined tasks), or that the backend refuses as it is defined (e.g. its queue is not one of
+ * the backend's), so that a worker says so at start instead of failing at every tick.
  */
 export function backendSchedules(
   backend: DatabaseBackend,
 ): { schedule: Schedule; task: AnyTask }[] {
   return backend.schedules
     .map((schedule) => ({ schedule, task: scheduledTask(schedule, backend.taskModules) }))
-    .filter(({ task }) => task.backend === backend.alias);
+    .filter(({ task }) => task.backend === backend.alias)
+    .map((entry) => {
+      try {
+        entry.task.using({ uniqueKey: tickKey(entry.schedule, new Date(0)) });
+      } catch (error) {
+        if (!(error instanceof InvalidTask)) throw error;
+        throw new InvalidSchedule(
+          entry.schedule.name,
+          `Schedule '${entry.schedule.name}' cannot enqueue task '${entry.task.name}': ${error.message}`,
+          { cause: error },
+        );
+      }
+      return entry;
+    });
 }
 
 /** What {@link runSchedules} needs from its worker. */

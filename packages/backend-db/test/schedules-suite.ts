@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { ScheduleConfig } from '@djtasks/tasks';
+import { configureTasks, type ScheduleConfig } from '@djtasks/tasks';
 import { readDate } from '../src/dialect.ts';
-import { SCHEDULE_TABLE, TASK_RESULT_TABLE } from '../src/index.ts';
+// Defines test.countRun in this process too, for the worker started in-process.
+import './fixtures/tasks.ts';
+import { DatabaseBackend, SCHEDULE_TABLE, TASK_RESULT_TABLE, Worker } from '../src/index.ts';
 import {
   startWorkerProcess,
   useWorkerDatabase,
@@ -153,6 +155,18 @@ export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: nu
         expect(new Set(after.map(({ tick }) => tick)).size).toBe(after.length);
       }, 60_000);
     }
+
+    it('a worker refuses at start a schedule whose task the backend refuses (a queue it does not take)', async () => {
+      configureTasks({
+        backends: {
+          default: { backend: DatabaseBackend, queues: ['other'], options: { database: db.url() } },
+        },
+        schedules: { tick: { task: 'test.countRun', cron: '* * * * * *' } },
+      });
+      await expect(new Worker({ startupDelay: false }).run()).rejects.toThrow(
+        "Schedule 'tick' cannot enqueue task 'test.countRun': Queue 'default' is not valid for backend 'default' (valid: 'other').",
+      );
+    });
 
     it('djtasks schedules lists each schedule with its last and next run; a worker refuses a schedule of an unknown task', async () => {
       const schedules = {
