@@ -138,6 +138,10 @@ const environment = z.object({
     .default('/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf'),
   /** Reports one user may have pending at once. */
   MAX_UNFINISHED_REPORTS: integer(5, 1),
+  /** When the daily digest of reports is emailed: a cron expression (optional seconds first). */
+  DIGEST_CRON: z.string().default('0 18 * * *'),
+  /** The time zone `DIGEST_CRON` is read in (IANA name). */
+  DIGEST_TIMEZONE: z.string().default('UTC'),
 });
 
 type Parsed = z.output<typeof environment>;

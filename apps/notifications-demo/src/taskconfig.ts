@@ -11,6 +11,23 @@ import { settings, type Settings } from './settings.ts';
 /** The module that defines the tasks; worker threads and processes import it. */
 export const TASK_MODULES = [new URL('./tasks.ts', import.meta.url)];
 
+/**
+ * Periodic tasks: the daily digest email (DIGEST_CRON, 18:00 UTC by default; a bad expression
+ * or time zone is refused at start). On the database backend every worker
+ * takes part and the database makes sure each day's digest is enqueued once; on the thread
+ * pool (and Immediate) the app process fires it.
+ */
+export function schedules(config: Settings = settings) {
+  return {
+    dailyDigest: {
+      task: 'notifications.sendDailyDigest',
+      cron: config.DIGEST_CRON,
+      timezone: config.DIGEST_TIMEZONE,
+      args: [config.SITE_URL],
+    },
+  };
+}
+
 /** Build the tasks configuration for `config.TASK_BACKEND`. */
 export function tasksConfig(config: Settings = settings): TasksConfig<any> {
   switch (config.TASK_BACKEND) {
@@ -18,6 +35,7 @@ export function tasksConfig(config: Settings = settings): TasksConfig<any> {
       return defineConfig({
         backends: { default: { backend: ImmediateBackend } },
         taskModules: TASK_MODULES,
+        schedules: schedules(config),
       });
     case 'threadpool':
       return defineConfig({
@@ -31,6 +49,7 @@ export function tasksConfig(config: Settings = settings): TasksConfig<any> {
           },
         },
         taskModules: TASK_MODULES,
+        schedules: schedules(config),
       });
     case 'database':
       return defineConfig({
@@ -39,6 +58,7 @@ export function tasksConfig(config: Settings = settings): TasksConfig<any> {
           default: { backend: DatabaseBackend, options: { orm: () => getOrm(config.DATABASE) } },
         },
         taskModules: TASK_MODULES,
+        schedules: schedules(config),
       });
   }
 }

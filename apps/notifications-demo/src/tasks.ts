@@ -138,3 +138,34 @@ export const generateReport = task(
     return report.file;
   },
 );
+
+/**
+ * Email each user who asked for reports in the last 24 hours a digest of them: run daily by
+ * the `dailyDigest` schedule (see taskconfig.ts). Each email is its own retried task.
+ */
+export const sendDailyDigest = task(
+  { name: 'notifications.sendDailyDigest' },
+  async (siteUrl: string | null): Promise<number> => {
+    const em = await forkEm(settings.DATABASE);
+    const since = new Date(Date.now() - 24 * 3_600_000);
+    const reports = await em.find(
+      Report,
+      { createdAt: { $gte: since } },
+      { populate: ['owner'], orderBy: { id: 'asc' } },
+    );
+    const byOwner = new Map<number, Report[]>();
+    for (const report of reports) {
+      byOwner.set(report.owner.id, [...(byOwner.get(report.owner.id) ?? []), report]);
+    }
+    for (const [ownerId, own] of byOwner) {
+      const lines = own.map((report) => `- "${report.title}": ${report.status}`).join('\n');
+      await sendNotification.enqueue(
+        ownerId,
+        `Your reports of the day (${own.length})`,
+        `The reports you asked for in the last 24 hours:\n${lines}`,
+        siteUrl === null ? null : `${siteUrl}/reports`,
+      );
+    }
+    return byOwner.size;
+  },
+);

@@ -27,6 +27,7 @@ import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
 import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
 import { rowToTaskResult } from './rows.ts';
+import { insertUniqueRow } from './unique-queries.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
 /** Options of {@link DatabaseBackend}: give `orm` or `database`. */
@@ -90,6 +91,7 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
   override readonly supportsRetries = true;
   override readonly supportsTimeout = true;
   override readonly supportsCancel = true;
+  override readonly supportsUniqueKey = true;
 
   #orm: Promise<MikroORM> | undefined;
   #ownsOrm = false;
@@ -179,6 +181,7 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       createTaskResult(task, args, { id: newTaskId(), enqueuedAt }),
     );
     if (results.length === 0) return results;
+    if (task.uniqueKey !== null) return this.#enqueueUnique(task, results[0]!, argsList.length);
     const em = await this.entityManager();
     const rows = results.map((result) => ({
       id: result.id,
@@ -202,6 +205,38 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
     const queues = new Set([task.queueName]);
     for (const listener of this.#enqueueListeners) listener(queues);
     return results;
+  }
+
+  /**
+   * Insert `result` unless a READY or RUNNING task holds its unique key; each of the `count`
+   * entries gets the holder's result (the new one, or the one already there).
+   */
+  async #enqueueUnique<TReturn>(
+    task: Task<TaskArgs, TReturn, any>,
+    result: TaskResult<TReturn>,
+    count: number,
+  ): Promise<TaskResult<TReturn>[]> {
+    const em = await this.entityManager();
+    const row = {
+      id: result.id,
+      taskName: task.name,
+      queueName: task.queueName,
+      backendName: this.alias,
+      priority: task.priority,
+      args: JSON.stringify(result.args),
+      runAfter: task.runAfter,
+      enqueuedAt: result.enqueuedAt!,
+    };
+    const outcome = await insertUniqueRow(em, dialectOf(em), row, task.uniqueKey!);
+    let holder: TaskResult<TReturn> = result;
+    if (outcome.inserted) {
+      taskEnqueued.send({ sender: this.constructor as typeof DatabaseBackend, taskResult: result });
+      const queues = new Set([task.queueName]);
+      for (const listener of this.#enqueueListeners) listener(queues);
+    } else {
+      holder = rowToTaskResult(outcome.holder, this.taskModules) as TaskResult<TReturn>;
+    }
+    return Array.from({ length: count }, () => holder);
   }
 
   override async getResult(id: string): Promise<TaskResult> {

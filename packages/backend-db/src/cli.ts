@@ -6,7 +6,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { configureTasks, InvalidTaskBackend, taskBackends, type TasksConfig } from '@djtasks/tasks';
+import type { EntityManager } from '@mikro-orm/sql';
+import {
+  configureTasks,
+  InvalidSchedule,
+  InvalidTaskBackend,
+  taskBackends,
+  type TaskLogger,
+  type TasksConfig,
+} from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
 import { prune, status } from './admin.ts';
 import { ADMIN_COMMANDS, ADMIN_HELP, AdminUsageError } from './cli-admin.ts';
@@ -16,6 +24,8 @@ import { DatabaseConfigurationError } from './errors.ts';
 import { commandLogger, LOG_FORMATS, logAttempts, type LogFormat } from './log-format.ts';
 import { migrate } from './migrations.ts';
 import { InvalidResultQuery } from './task-admin.ts';
+import { scheduleReport } from './schedule-report.ts';
+import { selectHeldUniqueKeys } from './unique-queries.ts';
 import { Worker } from './worker.ts';
 
 const USAGE = `Usage: djtasks [--config FILE] [-v N] [--log-format text|json] <command> [options]
@@ -24,6 +34,7 @@ Commands:
   worker    Run tasks: --backend NAME --queue Q[,Q…]|* --exclude-queues Q[,Q…] --concurrency N
             --prefetch N --batch --max-tasks N --worker-id ID --interval SECONDS --lease SECONDS
             --grace SECONDS (after a second SIGTERM/SIGINT, 5) --no-startup-delay
+            --no-schedules (leave the periodic tasks to the other workers)
   migrate   Create or update the task tables: --backend NAME --create-database (create the
             database or SQLite file if it does not exist; never done otherwise)
   prune     Delete old finished results: --backend NAME --min-age-days N (14) --failed-min-age-days N
@@ -34,6 +45,7 @@ Commands:
   retry     Retry FAILED or CANCELLED results: ID... [--json]
   cancel    Cancel READY or RUNNING results: ID... [--json]
   delete    Delete results that are not RUNNING: ID... [--json]
+  schedules Periodic tasks of the configuration with their last and next run: --backend NAME --json
   (djtasks <command> --help for a command's options)
 
 -v 0 logs warnings and errors, 1 (default) also start-up and shutdown, 2 also one line per
@@ -41,7 +53,7 @@ attempt (task id, name, attempt, queue, worker id, status, duration). --log-form
 JSON lines instead of text (also accepted after the command).
 
 The configuration file (default: djtasks.config.ts, .js or .mjs in the current directory)
-default-exports defineConfig({ backends, taskModules }).`;
+default-exports defineConfig({ backends, taskModules, schedules }).`;
 
 const CONFIG_NAMES = [
   'djtasks.config.ts',
@@ -126,6 +138,7 @@ async function runWorker(args: string[], options: MainOptions): Promise<number> 
       lease: { type: 'string' },
       grace: { type: 'string' },
       'startup-delay': { type: 'boolean', default: true },
+      schedules: { type: 'boolean', default: true },
     },
     allowNegative: true,
     strict: true,
@@ -189,6 +202,7 @@ async function runWorker(args: string[], options: MainOptions): Promise<number> 
     pollIntervalMs: interval === undefined ? undefined : interval * 1000,
     leaseMs: lease === undefined ? undefined : lease * 1000,
     startupDelay: values['startup-delay'],
+    schedules: values.schedules,
   });
   let signals = 0;
   let forced = false;
@@ -297,9 +311,12 @@ async function runStatus(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  const report = await status(databaseBackend(values.backend));
+  const backend = databaseBackend(values.backend);
+  const report = await status(backend);
+  const em = (await backend.getOrm()).em.fork() as unknown as EntityManager;
+  const uniqueKeys = await selectHeldUniqueKeys(em, backend.alias, 20);
   if (values.json) {
-    console.log(JSON.stringify(report, null, 2));
+    console.log(JSON.stringify({ ...report, uniqueKeys }, null, 2));
     return 0;
   }
   console.log('queue\tstatus\tcount');
@@ -313,6 +330,41 @@ async function runStatus(args: string[]): Promise<number> {
     console.log(
       `  ${w.workerId}\t${w.hostname}\tpid ${w.pid}\trunning ${w.running}\tlast seen ${w.lastSeenAt?.toISOString() ?? '?'}` +
         `\tlast progress ${w.lastProgressAt ? `${((Date.now() - w.lastProgressAt.getTime()) / 1000).toFixed(1)} s ago` : 'none yet'}`,
+    );
+  }
+  if (uniqueKeys.length > 0) {
+    console.log(`unique keys held (latest ${uniqueKeys.length}):`);
+    for (const k of uniqueKeys)
+      console.log(`  ${k.taskName}\t${k.uniqueKey}\t${k.id}\t${k.status}`);
+  }
+  return 0;
+}
+
+async function runSchedulesCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: 'string', default: 'default' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const reports = await scheduleReport(databaseBackend(values.backend));
+  if (values.json) {
+    console.log(JSON.stringify(reports, null, 2));
+    return 0;
+  }
+  if (reports.length === 0) {
+    console.log('No schedules in the configuration.');
+    return 0;
+  }
+  console.log('schedule\ttask\tcron\ttimezone\tcatch-up\tlast run\tlast task\tnext run');
+  for (const r of reports) {
+    const last = r.lastRunAt
+      ? `${r.lastRunAt.toISOString()}\t${r.lastTaskId} ${r.lastTaskStatus ?? '(pruned)'}`
+      : 'never\t-';
+    console.log(
+      `${r.name}\t${r.task}\t${r.cron}\t${r.timezone}\t${r.catchUp}\t${last}\t${r.nextRunAt.toISOString()}` +
+        (r.problem ? `\t(not fired by this backend's workers: ${r.problem})` : ''),
     );
   }
   return 0;
@@ -339,6 +391,7 @@ const COMMANDS: Record<string, (args: string[], options: MainOptions) => Promise
   prune: runPrune,
   status: runStatus,
   ...ADMIN_COMMANDS,
+  schedules: runSchedulesCommand,
 };
 
 /** Run the `djtasks` command with `argv` (without node and the script); resolves with the exit code. */
@@ -397,6 +450,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       error instanceof InvalidResultQuery ||
       error instanceof DatabaseConfigurationError ||
       error instanceof InvalidTaskBackend ||
+      error instanceof InvalidSchedule ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
       // A configuration error is final: say what is wrong and exit 2, do not retry.

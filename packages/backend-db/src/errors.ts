@@ -65,3 +65,21 @@ export function describeValue(value: unknown): string {
 export class InvalidWorkerOptions extends TaskException {
   override name = 'InvalidWorkerOptions';
 }
+
+/**
+ * An enqueue with a unique key found the key held, but the holder finished before it could be
+ * read, again and again: the key is being taken and freed faster than the enqueue can settle.
+ */
+export class UniqueKeyContention extends TaskException {
+  override name = 'UniqueKeyContention';
+  readonly taskName: string;
+  readonly uniqueKey: string;
+
+  constructor(taskName: string, uniqueKey: string, rounds: number) {
+    super(
+      `Task '${taskName}' with uniqueKey '${uniqueKey}': the key was taken and freed again ${rounds} times while enqueueing; nothing was enqueued.`,
+    );
+    this.taskName = taskName;
+    this.uniqueKey = uniqueKey;
+  }
+}

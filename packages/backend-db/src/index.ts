@@ -7,6 +7,7 @@ export {
   Djtasks0002ClaimToken,
   Djtasks0003Cancel,
   Djtasks0004Metadata,
+  Djtasks0005UniqueKeySchedules,
   Djtasks0006AdminIndexes,
   migrate,
   MIGRATIONS_TABLE,
@@ -14,6 +15,7 @@ export {
   type DjtasksMigration,
 } from './migrations.ts';
 export {
+  SCHEDULE_TABLE,
   TASK_RESULT_TABLE,
   TaskResultEntity,
   TaskResultSchema,
@@ -27,6 +29,7 @@ export {
   BadTaskRow,
   DatabaseConfigurationError,
   InvalidWorkerOptions,
+  UniqueKeyContention,
   UnreadableTimestamp,
 } from './errors.ts';
 export type { QueueStats, QueueStatus } from './admin-queries.ts';
@@ -52,4 +55,5 @@ export {
   type WorkerInfo,
 } from './task-admin.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
+export { scheduleReport, type ScheduleReport } from './schedule-report.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

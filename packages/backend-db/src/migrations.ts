@@ -2,7 +2,7 @@ import type { EntityManager as AnyEntityManager } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { Migration } from '@mikro-orm/migrations';
 import { dialectOf, type DialectName } from './dialect.ts';
-import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
+import { SCHEDULE_TABLE, TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
 
 /** The PostgreSQL channel a trigger notifies when task rows are inserted. */
 export const READY_CHANNEL = 'djtasks_task_ready';
@@ -151,6 +151,30 @@ end $$`,
     up: () => [`alter table ${T} add column metadata text not null default '{}'`],
   },
   {
+    // Unique tasks: at most one READY or RUNNING row per backend, task name and unique key,
+    // enforced by the database (an enqueue inserts with ON CONFLICT DO NOTHING, then reads the
+    // holder), so concurrent enqueues from any number of processes queue one task.
+    // Schedules: the last tick each periodic task fired; a worker fires tick T by moving
+    // last_tick_at forward to T in the transaction that inserts the task, so each tick is
+    // enqueued once however many workers race for it.
+    name: '0005_unique_key_schedules',
+    up: (dialect) => {
+      const ts = dialect === 'postgresql' ? 'timestamptz' : 'datetime';
+      return [
+        `alter table ${T} add column unique_key varchar(255) null`,
+        `create unique index ${T}_unique_key_idx on ${T} (backend_name, task_name, unique_key) ` +
+          `where unique_key is not null and status in ('READY', 'RUNNING')`,
+        `create table ${SCHEDULE_TABLE} (
+  backend_name varchar(64) not null,
+  name varchar(255) not null,
+  last_tick_at ${ts} not null,
+  last_task_id varchar(64) null,
+  primary key (backend_name, name)
+)`,
+      ];
+    },
+  },
+  {
     // The task admin API (listResults): newest-first keyset pages, unfiltered, by status, or by
     // queue and status, read from an index however many finished rows the table keeps.
     name: '0006_admin_indexes',
@@ -252,7 +276,17 @@ export class Djtasks0004Metadata extends Migration {
   }
 }
 
-/** The indexes of the task admin API, as a MikroORM migration; after {@link Djtasks0004Metadata}. */
+/** Unique keys and the schedule table, as a MikroORM migration; after {@link Djtasks0004Metadata}. */
+export class Djtasks0005UniqueKeySchedules extends Migration {
+  override name = 'Djtasks0005UniqueKeySchedules';
+
+  override up(): void {
+    const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0005_unique_key_schedules')!;
+    for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
+  }
+}
+
+/** The indexes of the task admin API, as a MikroORM migration; after {@link Djtasks0005UniqueKeySchedules}. */
 export class Djtasks0006AdminIndexes extends Migration {
   override name = 'Djtasks0006AdminIndexes';
 

@@ -48,6 +48,8 @@ export interface TaskRow {
   cancel_requested_at?: unknown;
   /** JSON object of strings (migration 0004); absent from rows read before it. */
   metadata?: string;
+  /** The task's unique key (migration 0005), or null. */
+  unique_key?: string | null;
 }
 
 type JsonColumn = 'args' | 'worker_ids' | 'errors';
@@ -138,6 +140,7 @@ const COLUMN_OF_FIELD: Record<string, string> = {
   workerIds: 'worker_ids',
   returnValue: 'return_value',
   metadata: 'metadata',
+  uniqueKey: 'unique_key',
 };
 
 function readStatus(row: TaskRow): string {
@@ -205,6 +208,7 @@ export function rowToData(row: TaskRow): TaskResultData {
   };
   if (status === TaskResultStatus.SUCCESSFUL) data.returnValue = parseReturnValue(row) ?? null;
   if (row.metadata !== undefined && row.metadata !== '{}') data.metadata = parseMetadata(row);
+  if (row.unique_key != null) data.uniqueKey = row.unique_key;
   return data;
 }
 

@@ -4,6 +4,8 @@ import { defineEntity, p } from '@mikro-orm/core';
 export const TASK_RESULT_TABLE = 'djtasks_task_result';
 /** The name of the table where running workers report themselves. */
 export const WORKER_TABLE = 'djtasks_worker';
+/** The table of periodic task schedules: the last tick each one fired. */
+export const SCHEDULE_TABLE = 'djtasks_schedule';
 
 /**
  * One row per enqueued task: what django-tasks-db keeps, plus every attempt's error, the
@@ -45,6 +47,8 @@ export const TaskResultSchema = defineEntity({
     claimToken: p.string().length(64).nullable(),
     /** When `cancel()` asked the worker running the task to stop it. */
     cancelRequestedAt: p.datetime().nullable(),
+    /** The task's `uniqueKey`: one READY or RUNNING row per backend, task name and key. */
+    uniqueKey: p.string().length(255).nullable(),
   },
 });
 

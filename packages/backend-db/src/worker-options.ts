@@ -45,6 +45,11 @@ export interface WorkerOptions {
   listen?: boolean;
   /** Delete finished results older than this many days, once an hour. @defaultValue off */
   retention?: { minAgeDays: number; failedMinAgeDays?: number; intervalMs?: number };
+  /**
+   * Take part in firing the configured periodic tasks of this backend (each tick is enqueued
+   * once across all workers). Off in `batch` mode. @defaultValue true
+   */
+  schedules?: boolean;
 }
 
 /** What a worker did, once it has stopped. */

@@ -18,6 +18,7 @@ import {
 } from './claim-queries.ts';
 import type { QueueFilter } from './queries.ts';
 import { recoverAbandoned } from './recovery.ts';
+import { backendSchedules, runSchedules } from './scheduler.ts';
 import { runMaintenance } from './maintenance.ts';
 import { resolveWorkerOptions, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
 
@@ -149,6 +150,9 @@ export class Worker {
 
   async #run(): Promise<WorkerSummary> {
     const backend = this.backend;
+    // A schedule whose task no loaded module defines stops the worker here, before it takes work.
+    const schedules =
+      this.#options.schedules === false || this.#options.batch ? [] : backendSchedules(backend);
     const orm = await backend.getOrm();
     const em = orm.em.fork() as unknown as EntityManager;
     const dialect = dialectOf(em);
@@ -187,6 +191,15 @@ export class Worker {
     const unsubscribe = backend.onEnqueue(() => this.wake());
     const unsubscribeCancel = backend.onCancel((id) => this.#cancelRunning(id));
     this.#completer = new Completer(em, dialect, this.workerId, () => heartbeat.progress());
+    const periodic = runSchedules({
+      backend,
+      em: orm.em.fork() as unknown as EntityManager,
+      dialect,
+      workerId: this.workerId,
+      schedules,
+      stopping: () => this.#stopping,
+      sleep: (ms) => this.#sleep(ms),
+    });
     const maintenance = runMaintenance({
       backend,
       em,
@@ -208,6 +221,7 @@ export class Worker {
       unsubscribe();
       unsubscribeCancel();
       await maintenance;
+      await periodic;
       await this.#scheduling;
       await listener?.stop();
       await heartbeat.stop();

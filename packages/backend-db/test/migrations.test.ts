@@ -74,6 +74,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
           '0002_claim_token',
           '0003_cancel',
           '0004_metadata',
+          '0005_unique_key_schedules',
           '0006_admin_indexes',
         ]);
         expect(await migrate(em)).toEqual([]);
@@ -142,8 +143,15 @@ describe.each(['sqlite', 'postgresql'] as const)(
             `${TASK_RESULT_TABLE}_queue_idx`,
             `${TASK_RESULT_TABLE}_ready_idx`,
             `${TASK_RESULT_TABLE}_status_enqueued_idx`,
+            `${TASK_RESULT_TABLE}_unique_key_idx`,
           ]);
         }
+        // 0005: the old rows hold no unique key, and a second READY row with one key is refused.
+        const keyed =
+          `insert into ${TASK_RESULT_TABLE} (id, status, task_name, queue_name, backend_name, args, available_at, enqueued_at, unique_key) ` +
+          `values (?, 'READY', 'x.y', 'default', 'default', '[]', ?, ?, 'k')`;
+        await em.execute(keyed, ['k1', now, now], 'run');
+        await expect(em.execute(keyed, ['k2', now, now], 'run')).rejects.toThrow(/unique/i);
       } finally {
         await orm.close();
         await db.drop();

@@ -29,6 +29,7 @@ export function mirrorBackends(): Record<string, MirroredBackend> {
         supportsRetries: backend.supportsRetries,
         supportsTimeout: backend.supportsTimeout,
         supportsCancel: backend.supportsCancel,
+        supportsUniqueKey: backend.supportsUniqueKey,
       };
     } catch (error) {
       mirrored[alias] = {
@@ -40,6 +41,7 @@ export function mirrorBackends(): Record<string, MirroredBackend> {
         supportsRetries: false,
         supportsTimeout: false,
         supportsCancel: false,
+        supportsUniqueKey: false,
         unavailable: error instanceof Error ? error.message : String(error),
       };
     }
@@ -77,6 +79,7 @@ export async function answerRequest(request: ForwardedRequest): Promise<TaskResu
         queueName: overrides.queueName,
         runAfter: overrides.runAfter === null ? null : new Date(overrides.runAfter),
         backend: overrides.backend,
+        uniqueKey: overrides.uniqueKey,
       });
       const results = request.many
         ? await task.enqueueMany(request.argsList)

@@ -15,6 +15,7 @@ import {
   copyTaskResult,
   createTaskResult,
   getTaskLogger,
+  InProcessScheduler,
   RunningAttempts,
   runTaskAttempt,
   sendTransitionSignal,
@@ -61,12 +62,16 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   override readonly supportsRetries = true;
   override readonly supportsTimeout = true;
   override readonly supportsCancel = true;
+  override readonly supportsUniqueKey = true;
 
   /** The options in force, defaults filled in. */
   readonly settings: Readonly<ThreadPoolSettings>;
   /** Every task not forgotten yet, with its result in its latest state. */
   readonly #results: ResultStore<Job>;
   readonly #ready = new ReadyQueue<Job>();
+  readonly #scheduler: InProcessScheduler | undefined;
+  /** The READY, deferred or RUNNING job holding each unique key (`name\0key`). */
+  readonly #unique = new Map<string, Job>();
   readonly #deferred = new DeferredTimer<Job>((due) => {
     for (const job of due) {
       job.state = 'ready';
@@ -100,6 +105,10 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     super(init);
     this.settings = Object.freeze(resolveOptions(init.alias, init.options));
     this.#results = new ResultStore(this.settings.maxResults);
+    // Periodic tasks whose task runs here are enqueued from timers in this (the main) thread.
+    if (this.schedules.length > 0) {
+      this.#scheduler = new InProcessScheduler(init.alias, this.schedules, init.taskModules);
+    }
   }
 
   override check(): string[] {
@@ -128,6 +137,8 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
     this.#assertOpen(task);
+    const holder = this.#uniqueHolder(task);
+    if (holder) return copyTaskResult(holder.result) as TaskResult<TReturn>;
     const result = createTaskResult(task, args);
     this.#accept(result);
     return copyTaskResult(result);
@@ -139,11 +150,37 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     argsList: readonly TaskArgs[],
   ): Promise<TaskResult<TReturn>[]> {
     this.#assertOpen(task);
+    if (task.uniqueKey !== null) {
+      // One task holds the key: the first entry queues it (unless one holds it already), the
+      // others get its result.
+      return argsList.map(() => {
+        const holder = this.#uniqueHolder(task);
+        if (holder) return copyTaskResult(holder.result) as TaskResult<TReturn>;
+        const result = createTaskResult(task, argsList[0]!);
+        this.#accept(result);
+        return copyTaskResult(result);
+      });
+    }
     const results = argsList.map((args) => createTaskResult(task, args));
     return results.map((result) => {
       this.#accept(result);
       return copyTaskResult(result);
     });
+  }
+
+  /** The unfinished job holding `task`'s unique key, if it has one. */
+  #uniqueHolder(task: Task<TaskArgs, unknown, any>): Job | undefined {
+    if (task.uniqueKey === null) return undefined;
+    const holder = this.#unique.get(`${task.name}\0${task.uniqueKey}`);
+    return holder && !holder.result.isFinished ? holder : undefined;
+  }
+
+  /** Free the unique key `job` holds, once it has finished (or is lost). */
+  #releaseUniqueKey(job: Job): void {
+    const { task } = job.result;
+    if (task.uniqueKey === null) return;
+    const key = `${task.name}\0${task.uniqueKey}`;
+    if (this.#unique.get(key) === job) this.#unique.delete(key);
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Promise like every backend
@@ -186,6 +223,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     }
     job.state = 'cancelled';
     job.result = transition.result;
+    this.#releaseUniqueKey(job);
     sendTransitionSignal(transition, this.#sender);
     this.#results.finished(id);
     return copyTaskResult(transition.result);
@@ -201,6 +239,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   }
 
   async #shutdown(): Promise<void> {
+    await this.#scheduler?.close();
     for (const job of [...this.#ready.drain(), ...this.#deferred.drain()]) {
       this.#lost.push(job.result);
     }
@@ -232,6 +271,9 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
   #accept(result: TaskResult): void {
     const job = new Job(result, this.#seq++);
     this.#results.add(job);
+    if (result.task.uniqueKey !== null) {
+      this.#unique.set(`${result.task.name}\0${result.task.uniqueKey}`, job);
+    }
     taskEnqueued.send({ sender: this.#sender, taskResult: result });
     // A taskEnqueued receiver may have cancelled it already.
     if (job.state === 'ready') this.#schedule(job);
@@ -378,10 +420,12 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
     const { result } = job;
     if (result.isFinished) {
       job.state = 'finished';
+      this.#releaseUniqueKey(job);
       this.#results.finished(result.id);
     } else if (result.status === TaskResultStatus.READY) {
       if (this.#closing) {
         job.state = 'finished';
+        this.#releaseUniqueKey(job);
         this.#lost.push(result);
       } else {
         job.seq = this.#seq++;

@@ -84,6 +84,7 @@ export class ForwardingBackend extends BaseTaskBackend<ForwardingOptions> {
   override readonly supportsRetries: boolean;
   override readonly supportsTimeout: boolean;
   override readonly supportsCancel: boolean;
+  override readonly supportsUniqueKey: boolean;
   readonly #forward: Forward;
 
   constructor(init: BackendInit<ForwardingOptions>) {
@@ -99,6 +100,7 @@ export class ForwardingBackend extends BaseTaskBackend<ForwardingOptions> {
     this.supportsRetries = mirrored.supportsRetries;
     this.supportsTimeout = mirrored.supportsTimeout;
     this.supportsCancel = mirrored.supportsCancel;
+    this.supportsUniqueKey = mirrored.supportsUniqueKey;
     this.#forward = forward;
   }
 
@@ -178,5 +180,6 @@ function overridesOf(task: Task<TaskArgs, unknown, any>): TaskOverrides {
     queueName: task.queueName,
     runAfter: task.runAfter?.getTime() ?? null,
     backend: task.backend,
+    uniqueKey: task.uniqueKey,
   };
 }

@@ -40,6 +40,7 @@ export interface MirroredBackend {
   supportsRetries: boolean;
   supportsTimeout: boolean;
   supportsCancel: boolean;
+  supportsUniqueKey: boolean;
   /** Set when the backend could not be created in the main thread: why. */
   unavailable?: string;
 }
@@ -51,6 +52,7 @@ export interface TaskOverrides {
   /** Epoch ms, or `null`. */
   runAfter: number | null;
   backend: string;
+  uniqueKey: string | null;
 }
 
 /** A request from a task running in a thread to the main thread's backends. */

@@ -4,6 +4,7 @@ import { DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME } from './constants
 import { InvalidTaskBackend } from './exceptions.ts';
 import { getTaskLogger, setTaskLogger, type TaskLogger } from './log.ts';
 import { resolveTaskModule } from './modules.ts';
+import { checkSchedules, type Schedule, type ScheduleConfig } from './schedules.ts';
 
 /** The options a backend class is constructed with. */
 export type BackendOptionsOf<C> = C extends new (init: infer I) => unknown
@@ -39,6 +40,12 @@ export interface TasksConfig<
   taskModules?: readonly (string | URL)[];
   /** Where djtasks logs. @defaultValue debug/info with NODE_DEBUG=djtasks, warnings and errors to stderr */
   logger?: TaskLogger;
+  /**
+   * Periodic tasks by name: `{ nightlyDigest: { task: 'sendDigest', cron: '0 8 * * *' } }`.
+   * Database workers enqueue each tick once between them; the thread pool and Immediate
+   * backends run an in-process scheduler.
+   */
+  schedules?: Record<string, ScheduleConfig>;
 }
 
 /** Type-check a configuration; each backend's options are checked against its class. */
@@ -47,6 +54,7 @@ export function defineConfig<const B extends Record<string, BackendConfig>>(
 ): TasksConfig<B> {
   if (typeof config === 'object' && config !== null) {
     refuseUnknownKeys('The tasks configuration', config, CONFIG_KEYS);
+    checkSchedules(config.schedules);
   }
   return config;
 }
@@ -59,6 +67,7 @@ const IMMEDIATE_ONLY: TasksConfig = {
 export class TaskBackendHandler {
   #config: TasksConfig = IMMEDIATE_ONLY;
   #taskModules: readonly string[] = [];
+  #schedules: readonly Schedule[] = [];
   #instances = new Map<string, BaseTaskBackend<unknown>>();
 
   /**
@@ -99,10 +108,12 @@ export class TaskBackendHandler {
         throw new InvalidTaskBackend(`Backend '${alias}': queues must be an array of queue names.`);
       }
     }
+    const schedules = checkSchedules(next.schedules);
     const previous = [...this.#instances.values()];
     this.#instances = new Map();
     this.#config = { ...next, backends: backends as Record<string, BackendConfig> };
     this.#taskModules = (next.taskModules ?? []).map((module) => resolveTaskModule(module));
+    this.#schedules = schedules;
     setTaskLogger(next.logger);
     for (const backend of previous) {
       backend.close().catch((error: unknown) => {
@@ -117,6 +128,11 @@ export class TaskBackendHandler {
   /** The installed configuration. */
   get config(): TasksConfig {
     return this.#config;
+  }
+
+  /** The configured periodic task schedules, checked. */
+  get schedules(): readonly Schedule[] {
+    return this.#schedules;
   }
 
   /** The configured task modules, resolved to URLs. */
@@ -149,6 +165,7 @@ export class TaskBackendHandler {
         queues: entry.queues ?? [DEFAULT_TASK_QUEUE_NAME],
         options: (entry.options ?? {}) as unknown,
         taskModules: this.#taskModules,
+        schedules: this.#schedules,
       });
     } catch (error) {
       if (error instanceof InvalidTaskBackend) throw error;
@@ -196,7 +213,7 @@ export class TaskBackendHandler {
 }
 
 /** The keys a tasks configuration may have. */
-const CONFIG_KEYS = ['backends', 'taskModules', 'logger'] as const;
+const CONFIG_KEYS = ['backends', 'taskModules', 'logger', 'schedules'] as const;
 /** The keys a backend's entry may have. */
 const BACKEND_KEYS = ['backend', 'queues', 'options'] as const;
 

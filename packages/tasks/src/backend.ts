@@ -17,6 +17,16 @@ export { getTaskLogger } from './log.ts';
 export { checkTaskMetadata } from './metadata.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';
 export { copyTaskResult, createTaskResult, type TaskResultFields } from './result.ts';
+export { InProcessScheduler } from './schedule-runner.ts';
+export {
+  checkSchedule,
+  checkSchedules,
+  nextTick,
+  scheduledTask,
+  tickKey,
+  ticksDue,
+  type Schedule,
+} from './schedules.ts';
 export { isFinishedStatus, isTaskResultStatus } from './status.ts';
 export { rebuildTask, type AnyTask } from './task.ts';
 export { getRegisteredTask, registeredTaskNames } from './task-registry.ts';

@@ -203,3 +203,18 @@ export class TaskMetadataTooLarge extends InvalidTaskMetadata {
     this.limit = limit;
   }
 }
+
+/**
+ * A periodic task schedule in the configuration is not valid: a bad cron expression, time
+ * zone, catch-up policy or arguments, or (when workers start) a task no loaded module defines.
+ */
+export class InvalidSchedule extends TaskException {
+  override name = 'InvalidSchedule';
+  /** The schedule's name in the configuration. */
+  readonly schedule: string;
+
+  constructor(schedule: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.schedule = schedule;
+  }
+}

@@ -21,6 +21,7 @@ export { TaskContext } from './context.ts';
 export {
   InvalidTask,
   InvalidTaskBackend,
+  InvalidSchedule,
   InvalidTaskMetadata,
   InvalidTaskResultData,
   NoReturnValue,
@@ -56,10 +57,12 @@ export {
   type TaskSignalPayload,
   type TaskSignalReceiver,
 } from './signals.ts';
+export type { Schedule, ScheduleCatchUp, ScheduleConfig } from './schedules.ts';
 export { TaskResultStatus } from './status.ts';
 export {
   task,
   Task,
+  TASK_UNIQUE_KEY_MAX_LENGTH,
   type TaskArgs,
   type TaskOptions,
   type TaskReturn,

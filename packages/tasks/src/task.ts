@@ -57,7 +57,17 @@ export interface TaskUsingOptions {
   /** Do not run before this time; `null` clears a previously set time. */
   runAfter?: Date | null;
   backend?: string;
+  /**
+   * Make the task unique while it waits or runs: enqueueing a task with the same name and
+   * key while one is READY or RUNNING returns that one's result and queues nothing. The key
+   * is free again once that task has finished. `null` clears it. Needs a backend with
+   * `supportsUniqueKey`.
+   */
+  uniqueKey?: string | null;
 }
+
+/** The longest unique key, in characters. */
+export const TASK_UNIQUE_KEY_MAX_LENGTH = 255;
 
 interface TaskFields {
   name: string;
@@ -70,6 +80,8 @@ interface TaskFields {
   backoff: Backoff;
   /** Seconds; `null` (or absent) for none. */
   timeout?: number | null;
+  /** `null` (or absent) for none. */
+  uniqueKey?: string | null;
   func: (...args: any[]) => unknown;
 }
 
@@ -95,6 +107,8 @@ export class Task<
   readonly backoff: Backoff;
   /** The longest an attempt may run, in seconds, or `null`. */
   readonly timeout: number | null;
+  /** While a task with this name and key is READY or RUNNING, enqueueing returns it; or `null`. */
+  readonly uniqueKey: string | null;
   readonly func: (...args: TCallArgs) => TReturn | Promise<TReturn>;
 
   /** Build a task without registering or validating it; use `task()` to define one. */
@@ -108,13 +122,14 @@ export class Task<
     this.maxAttempts = fields.maxAttempts;
     this.backoff = fields.backoff;
     this.timeout = fields.timeout ?? null;
+    this.uniqueKey = fields.uniqueKey ?? null;
     this.func = fields.func as (...args: TCallArgs) => TReturn | Promise<TReturn>;
     Object.freeze(this);
   }
 
   /** Return a validated copy with the given changes (an equal copy with none); this task is left unchanged. */
   using(changes: TaskUsingOptions = {}): Task<TArgs, TReturn, TCallArgs> {
-    const allowed = new Set(['priority', 'queueName', 'runAfter', 'backend']);
+    const allowed = new Set(['priority', 'queueName', 'runAfter', 'backend', 'uniqueKey']);
     for (const key of Object.keys(changes)) {
       if (key === 'timeout') {
         throw new InvalidTask(
@@ -123,7 +138,7 @@ export class Task<
       }
       if (!allowed.has(key)) {
         throw new InvalidTask(
-          `using() does not accept '${key}'; it changes only priority, queueName, runAfter and backend.`,
+          `using() does not accept '${key}'; it changes only priority, queueName, runAfter, backend and uniqueKey.`,
         );
       }
     }
@@ -133,6 +148,8 @@ export class Task<
       queueName: changes.queueName ?? this.queueName,
       backend: changes.backend ?? this.backend,
       runAfter: changes.runAfter === undefined ? this.runAfter : validRunAfter(changes.runAfter),
+      uniqueKey:
+        changes.uniqueKey === undefined ? this.uniqueKey : validUniqueKey(changes.uniqueKey),
     });
     next.getBackend().validateTask(next);
     return next;
@@ -185,6 +202,23 @@ function validRunAfter(runAfter: Date | null): Date | null {
   return runAfter;
 }
 
+function validUniqueKey(uniqueKey: string | null): string | null {
+  if (uniqueKey === null) return null;
+  checkName('uniqueKey', uniqueKey);
+  const length = [...uniqueKey].length;
+  if (length > TASK_UNIQUE_KEY_MAX_LENGTH) {
+    throw new InvalidTask(
+      `uniqueKey must be at most ${TASK_UNIQUE_KEY_MAX_LENGTH} characters (got ${length}: '${uniqueKey.slice(0, 40)}…').`,
+    );
+  }
+  if (uniqueKey.includes('\0')) {
+    throw new InvalidTask(
+      `uniqueKey must not contain a NUL character (got ${JSON.stringify(uniqueKey)}).`,
+    );
+  }
+  return uniqueKey;
+}
+
 /**
  * `task` with the fields `using()` may change replaced, without validating it against the
  * configuration: for a task that was validated when it was enqueued and is rebuilt from
@@ -198,9 +232,11 @@ export function rebuildTask<T extends AnyTask>(
     queueName?: string;
     backend?: string;
     runAfter?: Date | null;
+    uniqueKey?: string | null;
   },
 ): T {
   const priority = changes.priority ?? task.priority;
+  const uniqueKey = changes.uniqueKey === undefined ? task.uniqueKey : changes.uniqueKey;
   const queueName = changes.queueName ?? task.queueName;
   const backend = changes.backend ?? task.backend;
   const runAfter = changes.runAfter === undefined ? task.runAfter : changes.runAfter;
@@ -208,11 +244,12 @@ export function rebuildTask<T extends AnyTask>(
     priority === task.priority &&
     queueName === task.queueName &&
     backend === task.backend &&
+    uniqueKey === task.uniqueKey &&
     (runAfter?.getTime() ?? null) === (task.runAfter?.getTime() ?? null)
   ) {
     return task;
   }
-  return new Task({ ...task, priority, queueName, backend, runAfter }) as T;
+  return new Task({ ...task, priority, queueName, backend, runAfter, uniqueKey }) as T;
 }
 
 /** The longest timeout: Node's timers hold at most 2^31 - 1 milliseconds. */

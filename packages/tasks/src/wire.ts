@@ -66,6 +66,8 @@ export interface TaskResultData {
   returnValue?: JsonValue;
   /** The result's metadata; absent when it has none. */
   metadata?: Record<string, string>;
+  /** The task's `uniqueKey`; left out when it has none. */
+  uniqueKey?: string | null;
 }
 
 /** An exception as plain data: a `TaskError`'s fields plus the fields its class carries. */
@@ -87,6 +89,7 @@ export function taskResultToData(result: TaskResult): TaskResultData {
     args: result.args as JsonValue[],
   };
   if (task.runAfter !== null) data.runAfter = task.runAfter.getTime();
+  if (task.uniqueKey !== null) data.uniqueKey = task.uniqueKey;
   if (result.enqueuedAt !== null) data.enqueuedAt = result.enqueuedAt.getTime();
   if (result.startedAt !== null) data.startedAt = result.startedAt.getTime();
   if (result.finishedAt !== null) data.finishedAt = result.finishedAt.getTime();
@@ -143,6 +146,7 @@ export function taskResultFromData<TReturn = unknown>(
     queueName: read.string('queueName'),
     backend: read.string('backend'),
     runAfter: read.date('runAfter'),
+    uniqueKey: read.optionalString('uniqueKey'),
   });
   const errors = read.optionalArray('errors').map((error, index) => {
     const fields = read.nested(error, `errors[${index}]`);
@@ -330,6 +334,11 @@ class Reader {
 
   array(key: string): unknown[] {
     return this.#typed(key, Array.isArray, 'an array');
+  }
+
+  /** A string, or `null` when the field is `null` or absent. */
+  optionalString(key: string): string | null {
+    return this.#data[key] == null ? null : this.string(key);
   }
 
   /** An array, or `[]` when the field is absent. */

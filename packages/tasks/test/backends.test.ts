@@ -82,7 +82,7 @@ describe('configuration', () => {
     const typo = { backends: { default: { backend: DummyBackend } }, schedulez: {} };
     expect(() => defineConfig(typo as never)).toThrow(InvalidTaskBackend);
     expect(() => configureTasks(typo as never)).toThrow(
-      "The tasks configuration has a key nobody reads: 'schedulez' (known keys: backends, taskModules, logger).",
+      "The tasks configuration has a key nobody reads: 'schedulez' (known keys: backends, taskModules, logger, schedules).",
     );
     expect(() =>
       configureTasks({ backends: { default: { backend: DummyBackend, queue: ['x'] } as never } }),

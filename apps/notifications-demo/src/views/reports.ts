@@ -10,6 +10,11 @@ import { settings } from '../settings.ts';
 import { defaultStorage } from '../storage.ts';
 import { generateReport, REPORT_FAILED_MESSAGE } from '../tasks.ts';
 
+/** The unique key of a report's PDF task: one queued or running render per report. */
+export function reportTaskKey(reportId: number): string {
+  return `report-${reportId}`;
+}
+
 /** What the new-report form offers to start with. */
 export const SAMPLE_ROWS: readonly ReportRow[] = [
   { label: 'Monday', value: 12 },
@@ -136,9 +141,39 @@ export function reportViews(app: FastifyInstance): void {
       status: 'pending',
     });
     await request.em.flush();
-    await generateReport.enqueue(report.id, siteUrl(request));
+    await generateReport
+      .using({ uniqueKey: reportTaskKey(report.id) })
+      .enqueue(report.id, siteUrl(request));
     if (html) return reply.redirect(`/reports/${report.id}`, 303);
     return reply.code(202).send({ status: 'processing', report_id: report.id });
+  });
+
+  // Render a report's PDF again. The task's unique key is the report's, so a double-click (or
+  // two tabs) while it is queued or rendering gets the same task: one PDF, not two.
+  app.post<{ Params: { id: string } }>('/reports/:id/regenerate', async (request, reply) => {
+    const user = requireUser(request, reply);
+    if (!user) return reply;
+    const report = await ownReport(request, reply, user);
+    if (!report) return reply;
+    if (report.status !== 'pending') {
+      const unfinished = await request.em.count(Report, { owner: user.id, status: 'pending' });
+      if (unfinished >= settings.MAX_UNFINISHED_REPORTS) {
+        return sendError(
+          reply,
+          429,
+          `You already have ${unfinished} reports being generated (the limit is ${settings.MAX_UNFINISHED_REPORTS}). Wait until one is ready, then ask again.`,
+        );
+      }
+      report.status = 'pending';
+      report.error = null;
+      report.completedAt = null;
+      await request.em.flush();
+    }
+    const result = await generateReport
+      .using({ uniqueKey: reportTaskKey(report.id) })
+      .enqueue(report.id, siteUrl(request));
+    if (wantsHtml(request)) return reply.redirect(`/reports/${report.id}`, 303);
+    return reply.code(202).send({ status: 'processing', report_id: report.id, task_id: result.id });
   });
 
   app.get<{ Params: { id: string } }>('/reports/:id', async (request, reply) => {

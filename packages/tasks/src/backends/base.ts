@@ -1,6 +1,7 @@
 import { InvalidTask, InvalidTaskBackend, TaskBackendUnsupported } from '../exceptions.ts';
 import type { TaskResult } from '../result.ts';
 import type { AnyTask, Task, TaskArgs } from '../task.ts';
+import type { Schedule } from '../schedules.ts';
 import { checkPriority, checkRunAfter } from '../validation.ts';
 
 /** What every backend is constructed with, from its entry in the configuration. */
@@ -13,6 +14,8 @@ export interface BackendInit<TOptions> {
   options: TOptions;
   /** The modules that define the tasks (resolved URLs), for workers that must import them. */
   taskModules: readonly string[];
+  /** The configured periodic task schedules (each runs on the backend of its task). @defaultValue [] */
+  schedules?: readonly Schedule[];
 }
 
 /**
@@ -32,17 +35,22 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
   readonly supportsTimeout: boolean = false;
   /** `cancel(id)` stops a READY, deferred or RUNNING task. */
   readonly supportsCancel: boolean = false;
+  /** Tasks may set `uniqueKey`: one READY or RUNNING task per name and key. */
+  readonly supportsUniqueKey: boolean = false;
 
   readonly alias: string;
   readonly queues: ReadonlySet<string>;
   readonly options: TOptions;
   readonly taskModules: readonly string[];
+  /** The configured periodic task schedules; those whose task runs on this backend are its to fire. */
+  readonly schedules: readonly Schedule[];
 
   constructor(init: BackendInit<TOptions>) {
     this.alias = init.alias;
     this.queues = new Set(init.queues);
     this.options = init.options;
     this.taskModules = init.taskModules;
+    this.schedules = init.schedules ?? [];
     if (typeof (this as { enqueue?: unknown }).enqueue !== 'function') {
       throw new InvalidTaskBackend(
         `Backend '${init.alias}' (${new.target.name}) has no enqueue method; a task backend must implement enqueue(task, args).`,
@@ -80,6 +88,11 @@ export abstract class BaseTaskBackend<TOptions = Record<string, never>> {
     if (task.timeout !== null && !this.supportsTimeout) {
       throw new InvalidTask(
         `Backend '${this.alias}' (${this.constructor.name}) does not support timeouts (task '${task.name}' has timeout ${task.timeout} s).`,
+      );
+    }
+    if (task.uniqueKey !== null && !this.supportsUniqueKey) {
+      throw new InvalidTask(
+        `Backend '${this.alias}' (${this.constructor.name}) does not support unique keys (task '${task.name}' has uniqueKey '${task.uniqueKey}').`,
       );
     }
   }

@@ -3,6 +3,7 @@ import { copyTaskResult, createTaskResult, type TaskResult } from '../result.ts'
 import { taskEnqueued } from '../signals.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
+import { findUniqueHolder } from './unique.ts';
 import { loadLifecycle } from './load-lifecycle.ts';
 
 /**
@@ -15,6 +16,7 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
   override readonly supportsRetries: boolean = true;
   override readonly supportsTimeout: boolean = true;
   override readonly supportsCancel: boolean = true;
+  override readonly supportsUniqueKey: boolean = true;
   readonly #results: TaskResult[] = [];
 
   constructor(init: BackendInit<Record<string, never>>) {
@@ -31,6 +33,8 @@ export class DummyBackend extends BaseTaskBackend<Record<string, never>> {
     task: Task<TaskArgs, TReturn, any>,
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
+    const holder = findUniqueHolder(this.#results, task);
+    if (holder) return copyTaskResult(holder) as TaskResult<TReturn>;
     const result = createTaskResult(task, args);
     this.#results.push(result);
     taskEnqueued.send({ sender: DummyBackend, taskResult: result });

@@ -1,11 +1,13 @@
 import { TaskCancelled, TaskResultDoesNotExist } from '../exceptions.ts';
 import { randomId } from '../ids.ts';
 import type { RunningAttempts } from '../lifecycle.ts';
+import { InProcessScheduler } from '../schedule-runner.ts';
 import { copyTaskResult, createTaskResult, type TaskResult } from '../result.ts';
 import { taskEnqueued } from '../signals.ts';
 import { TaskResultStatus } from '../status.ts';
 import type { Task, TaskArgs } from '../task.ts';
 import { BaseTaskBackend, type BackendInit } from './base.ts';
+import { findUniqueHolder } from './unique.ts';
 import { loadedLifecycle, loadLifecycle } from './load-lifecycle.ts';
 
 /**
@@ -23,20 +25,35 @@ export class ImmediateBackend extends BaseTaskBackend<Record<string, never>> {
   override readonly supportsRetries: boolean = true;
   override readonly supportsTimeout: boolean = true;
   override readonly supportsCancel: boolean = true;
+  override readonly supportsUniqueKey: boolean = true;
   /** One id for every attempt this backend instance runs. */
   readonly workerId = randomId();
   /** The results `enqueue` is running now, by id, in their latest state. */
   readonly #live = new Map<string, TaskResult>();
   #attempts: RunningAttempts | undefined;
+  readonly #scheduler: InProcessScheduler | undefined;
 
   constructor(init: BackendInit<Record<string, never>>) {
     super(init);
+    // Periodic tasks whose task runs here are enqueued (so run) from timers in this process.
+    if (this.schedules.length > 0) {
+      this.#scheduler = new InProcessScheduler(init.alias, this.schedules, init.taskModules);
+    }
+  }
+
+  /** Stop the in-process scheduler of periodic tasks. */
+  override async close(): Promise<void> {
+    await this.#scheduler?.close();
   }
 
   override async enqueue<TReturn>(
     task: Task<TaskArgs, TReturn, any>,
     args: TaskArgs,
   ): Promise<TaskResult<TReturn>> {
+    // A task with the same unique key that enqueue is running now (this call came from inside it,
+    // or from a receiver of its signals): return it as it is now.
+    const holder = findUniqueHolder(this.#live.values(), task);
+    if (holder) return copyTaskResult(holder) as TaskResult<TReturn>;
     let result = createTaskResult(task, args);
     const { invokeTask, RunningAttempts, runTaskAttempt } = (await loadLifecycle()).lifecycle;
     const attempts = (this.#attempts ??= new RunningAttempts());

@@ -1,0 +1,3 @@
+import { uniqueSuite } from './unique-suite.ts';
+
+uniqueSuite('postgresql');
