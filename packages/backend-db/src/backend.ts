@@ -226,6 +226,7 @@ export class DatabaseBackend extends BaseTaskBackend<DatabaseBackendOptions> {
       args: JSON.stringify(result.args),
       runAfter: task.runAfter,
       enqueuedAt: result.enqueuedAt!,
+      metadata: JSON.stringify(result.metadata),
     };
     const outcome = await insertUniqueRow(em, dialectOf(em), row, task.uniqueKey!);
     let holder: TaskResult<TReturn> = result;

@@ -12,7 +12,6 @@ import {
   InvalidSchedule,
   InvalidTaskBackend,
   taskBackends,
-  type TaskLogger,
   type TasksConfig,
 } from '@djtasks/tasks';
 import { loadTaskModules } from '@djtasks/tasks/backend';
