@@ -100,8 +100,9 @@ describe('connection cuts inside every kind of statement (postgresql)', () => {
           `claim_token = 'ghost-' || id where id in (${ghostIds.map(() => '?').join(', ')})`,
         ghostIds,
       );
-      // Three slow tasks keep leases held for a few heartbeats, so renewals happen (and are cut).
-      const slow = await sleepsThenReturns.enqueueMany([[3000], [3000], [3000]]);
+      // Three slow tasks keep leases held for several heartbeats (6 s against a 1 s renewal), so
+      // renewals happen (and are cut) even on a loaded machine.
+      const slow = await sleepsThenReturns.enqueueMany([[6000], [6000], [6000]]);
       await installCuts(db.url());
       const worker = startWorkerProcess(db.url(), [
         '--concurrency',
