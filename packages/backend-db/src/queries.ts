@@ -23,8 +23,31 @@ export interface NewTaskRow {
   metadata: string;
 }
 
-const INSERT_COLUMNS =
+/** The columns a new task row sets, in the order {@link pushRowParams} gives their values. */
+export const INSERT_COLUMNS =
   'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at, metadata';
+/** How many values {@link pushRowParams} pushes per row. */
+export const INSERT_COLUMN_COUNT = 11;
+
+/**
+ * Push the values of `row` for {@link INSERT_COLUMNS} onto `params` (one place for every insert
+ * of a new task: plain, chunked and keyed), without an array per row.
+ */
+export function pushRowParams(params: unknown[], dialect: DialectName, row: NewTaskRow): void {
+  params.push(
+    row.id,
+    'READY',
+    row.taskName,
+    row.queueName,
+    row.backendName,
+    row.priority,
+    row.args,
+    dbDate(dialect, row.runAfter),
+    dbDate(dialect, row.runAfter ?? row.enqueuedAt),
+    dbDate(dialect, row.enqueuedAt),
+    row.metadata,
+  );
+}
 /** Rows per INSERT statement: keeps the parameter count under every database's limit. */
 export const INSERT_CHUNK = 3000;
 
@@ -61,22 +84,8 @@ export async function insertRows(
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
     const params: unknown[] = [];
-    for (const row of chunk) {
-      params.push(
-        row.id,
-        'READY',
-        row.taskName,
-        row.queueName,
-        row.backendName,
-        row.priority,
-        row.args,
-        dbDate(dialect, row.runAfter),
-        dbDate(dialect, row.runAfter ?? row.enqueuedAt),
-        dbDate(dialect, row.enqueuedAt),
-        row.metadata,
-      );
-    }
-    const values = chunk.map(() => `(${placeholders(11)})`).join(', ');
+    for (const row of chunk) pushRowParams(params, dialect, row);
+    const values = chunk.map(() => `(${placeholders(INSERT_COLUMN_COUNT)})`).join(', ');
     await em.execute(`insert into ${T} (${INSERT_COLUMNS}) values ${values}`, params, 'run');
   }
 }

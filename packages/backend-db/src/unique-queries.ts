@@ -4,14 +4,11 @@
  * wins, never a read before the insert (which two processes could both pass).
  */
 import type { EntityManager } from '@mikro-orm/sql';
-import { dbDate, placeholders, type DialectName } from './dialect.ts';
+import { placeholders, type DialectName } from './dialect.ts';
 import { UniqueKeyContention } from './errors.ts';
-import type { NewTaskRow } from './queries.ts';
+import { INSERT_COLUMN_COUNT, INSERT_COLUMNS, pushRowParams, type NewTaskRow } from './queries.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T } from './schema.ts';
-
-const UNIQUE_INSERT_COLUMNS =
-  'id, status, task_name, queue_name, backend_name, priority, args, run_after, available_at, enqueued_at, metadata, unique_key';
 
 /**
  * How often to try again when the holder finished between our refused insert and our read
@@ -34,23 +31,13 @@ export async function insertUniqueRow(
   for (let round = 0; round < ROUNDS; round++) {
     // ON CONFLICT DO NOTHING: a conflicting insert of another transaction makes PostgreSQL wait
     // for it to commit or roll back, so the read below sees the winner.
+    const params: unknown[] = [];
+    pushRowParams(params, dialect, row);
+    params.push(uniqueKey);
     const inserted = await em.execute<{ id: string }[]>(
-      `insert into ${T} (${UNIQUE_INSERT_COLUMNS}) values (${placeholders(12)}) ` +
+      `insert into ${T} (${INSERT_COLUMNS}, unique_key) values (${placeholders(INSERT_COLUMN_COUNT + 1)}) ` +
         `on conflict do nothing returning id`,
-      [
-        row.id,
-        'READY',
-        row.taskName,
-        row.queueName,
-        row.backendName,
-        row.priority,
-        row.args,
-        dbDate(dialect, row.runAfter),
-        dbDate(dialect, row.runAfter ?? row.enqueuedAt),
-        dbDate(dialect, row.enqueuedAt),
-        row.metadata,
-        uniqueKey,
-      ],
+      params,
       'all',
     );
     if (inserted.length > 0) return { inserted: true };
