@@ -28,7 +28,11 @@ export interface Telemetry {
 }
 
 /** No telemetry (the default of `buildApp`). */
-export const NO_TELEMETRY: Telemetry = { fastifyPlugin: null, prometheus: null, shutdown: async () => {} };
+export const NO_TELEMETRY: Telemetry = {
+  fastifyPlugin: null,
+  prometheus: null,
+  shutdown: async () => {},
+};
 
 /** Set up OpenTelemetry for the `web` server or a task `worker` process, as `config` says. */
 export async function startTelemetry(
@@ -47,6 +51,7 @@ export async function startTelemetry(
     prometheus = new PrometheusExporter({ preventServerStart: true });
   }
 
+  const serviceName = config.OTEL_SERVICE_NAME ?? `notifications-demo-${role}`;
   let fastifyPlugin: FastifyPluginCallback | null = null;
   let stopSdk: () => Promise<void> = async () => {};
   if (tracing) {
@@ -67,7 +72,7 @@ export async function startTelemetry(
       instrumentations.push(fastifyOtel);
     }
     const sdk = new NodeSDK({
-      serviceName: config.OTEL_SERVICE_NAME ?? `notifications-demo-${role}`,
+      serviceName,
       instrumentations,
       // The web process's metrics go to /metrics; otherwise OTEL_METRICS_EXPORTER decides.
       ...(prometheus ? { metricReaders: [prometheus] } : {}),
@@ -75,11 +80,16 @@ export async function startTelemetry(
     sdk.start();
     stopSdk = () => sdk.shutdown();
   } else if (prometheus) {
-    const [{ metrics }, { MeterProvider }] = await Promise.all([
-      import('@opentelemetry/api'),
-      import('@opentelemetry/sdk-metrics'),
-    ]);
-    const provider = new MeterProvider({ readers: [prometheus] });
+    const [{ metrics }, { MeterProvider }, { defaultResource, resourceFromAttributes }] =
+      await Promise.all([
+        import('@opentelemetry/api'),
+        import('@opentelemetry/sdk-metrics'),
+        import('@opentelemetry/resources'),
+      ]);
+    const provider = new MeterProvider({
+      readers: [prometheus],
+      resource: defaultResource().merge(resourceFromAttributes({ 'service.name': serviceName })),
+    });
     metrics.setGlobalMeterProvider(provider);
     stopSdk = () => provider.shutdown();
   }
