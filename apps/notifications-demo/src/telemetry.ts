@@ -67,6 +67,10 @@ export async function startTelemetry(
         requestHook: (span, request) => {
           span.updateName(`${request.method} ${request.routeOptions.url ?? ''}`.trim());
         },
+        // The handler's span would be named after the plugin chain; name it after the route.
+        lifecycleHook: (span, { hookName, request }) => {
+          span.updateName(`${hookName} ${request.method} ${request.routeOptions.url ?? ''}`);
+        },
       });
       fastifyPlugin = fastifyOtel.plugin();
       instrumentations.push(fastifyOtel);

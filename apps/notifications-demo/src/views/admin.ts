@@ -61,6 +61,7 @@ export async function adminViews(app: FastifyInstance, telemetry: Telemetry): Pr
 
   if (telemetry.prometheus) {
     const exporter = telemetry.prometheus;
+    // eslint-disable-next-line @typescript-eslint/require-await -- a plugin is an async function
     await app.register(async (scope) => {
       // Refused requests get the app's own 404 (the route's default is a JSON body of its own).
       scope.addHook('onRequest', async (request, reply) => {
