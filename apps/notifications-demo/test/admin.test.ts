@@ -1,12 +1,13 @@
 /**
- * Staff pages: `manage.ts createsuperuser`, the task dashboard at /admin/tasks (404 for every
+ * Staff pages: the task dashboard at /admin/tasks (404 for every
  * dashboard URL to anyone but staff, its CSRF token beside the app's, its CSP) and /metrics
  * (staff or local requests only, Prometheus text that parses). The app runs in this process on
  * the database backend (so the test can list the dashboard's routes, whatever they are) and
- * listens on every interface, so a request from a non-loopback address is a real one.
+ * listens on every interface, so a request from a non-loopback address is a real one. One file
+ * (a little past 300 lines) so that this app starts once for all of it.
  */
 import { DATABASE_FILE as databaseFile, ENV, FOLDER } from './support/admin-environment.ts';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -124,86 +125,6 @@ function dashboardRoutes(): { method: string; path: string }[] {
   }
   return routes;
 }
-
-describe('manage.ts createsuperuser', () => {
-  it('creates a staff user from flags and the environment, and refuses what signup refuses', async () => {
-    const db = new DatabaseSync(databaseFile, { readOnly: true });
-    expect(
-      db.prepare('select is_staff from accounts_user where email = ?').get(STAFF.email),
-    ).toEqual({
-      is_staff: 1,
-    });
-    expect(
-      db.prepare('select is_staff from accounts_user where email = ?').get(MEMBER.email),
-    ).toEqual({
-      is_staff: 0,
-    });
-    db.close();
-    const weak = await createsuperuser(
-      ['--noinput', '--email', 'eve@example.com', '--name', 'Eve'],
-      {
-        SUPERUSER_PASSWORD: '12345678',
-      },
-    );
-    expect(weak.code).toBe(1);
-    expect(weak.out).toContain('This password is too common.');
-    expect(weak.out).toContain('This password is entirely numeric.');
-    const taken = await createsuperuser(['--noinput', '--email', STAFF.email, '--name', 'Again'], {
-      SUPERUSER_PASSWORD: 'another-long-one-55',
-    });
-    expect(taken).toMatchObject({ code: 1 });
-    expect(taken.out).toContain('That email address is already taken.');
-    const missing = await createsuperuser(['--noinput', '--email', 'x@example.com']);
-    expect(missing.code).toBe(2);
-    expect(missing.out).toContain('--name (or SUPERUSER_NAME), SUPERUSER_PASSWORD');
-    // Not a terminal and no --noinput: it says how to script it instead of hanging.
-    const piped = await createsuperuser([]);
-    expect(piped.code).toBe(2);
-    expect(piped.out).toContain('pass --noinput');
-  });
-
-  it('asks on a terminal, hides the password and asks again until it is acceptable', async () => {
-    // `script` gives the command a pseudo-terminal; each answer is typed after its prompt.
-    const command = `${process.execPath} src/manage.ts createsuperuser`;
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: APP_DIR,
-      env: environmentWith(ENV),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let transcript = '';
-    let position = 0;
-    child.stdout.on('data', (chunk: Buffer) => (transcript += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const type = async (prompt: string, text: string) => {
-      await expect
-        .poll(() => transcript.indexOf(prompt, position), { timeout: 30_000 })
-        .toBeGreaterThanOrEqual(0);
-      position = transcript.indexOf(prompt, position) + prompt.length;
-      child.stdin.write(`${text}\r`);
-    };
-    await type('Email address: ', STAFF.email);
-    await type('Email address: ', 'grace@example.com');
-    await type('Name: ', 'Grace Hopper');
-    await type('Password: ', 'grace');
-    await type('Password (again): ', 'grace');
-    await type('Password: ', 'compiler-pioneer-1952');
-    await type('Password (again): ', 'compiler-pioneer-1953');
-    await type('Password: ', 'compiler-pioneer-1952');
-    await type('Password (again): ', 'compiler-pioneer-1952');
-    expect(await exited).toBe(0);
-    expect(transcript).toContain('Error: That email address is already taken.');
-    expect(transcript).toContain('This password is too short.');
-    expect(transcript).toContain("Error: Your passwords didn't match.");
-    expect(transcript).toContain('Superuser created successfully: grace@example.com');
-    expect(transcript).not.toContain('compiler-pioneer');
-    const db = new DatabaseSync(databaseFile, { readOnly: true });
-    const row = db
-      .prepare('select name, is_staff from accounts_user where email = ?')
-      .get('grace@example.com');
-    db.close();
-    expect(row).toEqual({ name: 'Grace Hopper', is_staff: 1 });
-  });
-});
 
 /** The app's own 404 (as for any unknown URL), not the dashboard's. */
 function expectAppNotFound(

@@ -5,8 +5,11 @@
  * request, the enqueue of the PDF task, its attempt in the worker, and the notification's
  * enqueue and attempt, each linked to its parent as OpenTelemetry's messaging conventions say.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environmentWith } from '../src/settings.ts';
 import { Client } from './support/client.ts';
 import {
   SpanKind,
@@ -15,6 +18,7 @@ import {
   type ReceivedSpan,
 } from './support/otlp-receiver.ts';
 import {
+  APP_DIR,
   migrate,
   startApp,
   startWorker,
@@ -29,6 +33,7 @@ let inbox: Inbox;
 let app: RunningApp;
 let worker: RunningProcess;
 const folder = temporaryFolder('demo-tracing-');
+const run = promisify(execFile);
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -182,4 +187,44 @@ it('makes one trace of a report request: HTTP, enqueue, the PDF attempt in the w
   );
   expect(signup?.traceId).toBeDefined();
   expect(signup?.traceId).not.toBe(request.traceId);
+});
+
+describe('with OpenTelemetry off', () => {
+  /** The OpenTelemetry modules a web process loads while it builds its app, as resolved. */
+  async function loadedBy(env: Record<string, string>): Promise<string[]> {
+    const script = `
+      import { registerHooks } from 'node:module';
+      const seen = new Set();
+      registerHooks({
+        resolve(specifier, context, next) {
+          const resolved = next(specifier, context);
+          const name = /node_modules\\/(@opentelemetry\\/[^/]+|@fastify\\/otel)\\//.exec(resolved.url);
+          if (name) seen.add(name[1]);
+          return resolved;
+        },
+      });
+      const { startTelemetry } = await import('./src/telemetry.ts');
+      await import('./src/app.ts');
+      await startTelemetry('web');
+      console.log(JSON.stringify([...seen].sort()));
+      process.exit(0);
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: APP_DIR,
+      env: environmentWith({ OTEL_TRACES_EXPORTER: '', OTEL_METRICS_EXPORTER: 'none', ...env }),
+    });
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as string[];
+  }
+
+  it('loads no OpenTelemetry module with tracing and metrics off, no trace SDK with tracing off', async () => {
+    expect(await loadedBy({ METRICS: 'false' })).toEqual([]);
+    const metricsOnly = await loadedBy({ METRICS: 'true' });
+    expect(metricsOnly).toContain('@opentelemetry/exporter-prometheus');
+    expect(metricsOnly).not.toContain('@opentelemetry/sdk-node');
+    expect(metricsOnly).not.toContain('@opentelemetry/sdk-trace');
+    expect(metricsOnly).not.toContain('@fastify/otel');
+    // And the hook sees them when tracing is on.
+    const tracing = await loadedBy({ OTEL_TRACES_EXPORTER: 'console' });
+    expect(tracing).toEqual(expect.arrayContaining(['@opentelemetry/sdk-node', '@fastify/otel']));
+  });
 });

@@ -7,7 +7,7 @@ import type { DatabaseBackend } from '@djtasks/backend-db';
 import { djtasksDashboard } from '@djtasks/dashboard';
 import { registerMetricsRoute } from '@djtasks/opentelemetry/prometheus';
 import { taskBackends } from '@djtasks/tasks';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { render } from '../http.ts';
 import { settings } from '../settings.ts';
 import type { Telemetry } from '../telemetry.ts';
@@ -42,7 +42,7 @@ export async function adminViews(app: FastifyInstance, telemetry: Telemetry): Pr
   } else {
     // The dashboard reads the database backend's task table; the immediate and thread pool
     // backends keep results in memory, in one process. Staff are told so; others get 404.
-    const unavailable = (request: FastifyRequest, reply: Parameters<typeof render>[0]) => {
+    const unavailable = (request: FastifyRequest, reply: FastifyReply) => {
       if (!isStaff(request)) return reply.callNotFound();
       return render(
         reply,
@@ -61,14 +61,14 @@ export async function adminViews(app: FastifyInstance, telemetry: Telemetry): Pr
 
   if (telemetry.prometheus) {
     const exporter = telemetry.prometheus;
-    // eslint-disable-next-line @typescript-eslint/require-await -- a plugin is an async function
-    await app.register(async (scope) => {
+    await app.register((scope, _options, done) => {
       // Refused requests get the app's own 404 (the route's default is a JSON body of its own).
       scope.addHook('onRequest', async (request, reply) => {
         if (!isStaff(request) && !isLocalRequest(request)) return reply.callNotFound();
         return undefined;
       });
       registerMetricsRoute(scope, { exporter, url: '/metrics', allow: () => true });
+      done();
     });
   }
 }
