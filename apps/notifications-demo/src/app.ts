@@ -110,9 +110,10 @@ export async function buildApp(orm: MikroORM, options: AppOptions = {}): Promise
     // The task dashboard's forms carry the dashboard's own token (a SameSite=Strict cookie
     // scoped to its prefix, checked by the plugin on every action), not this one: there only
     // the Origin is checked here. See the README's "Task dashboard".
-    const path = request.url.split('?', 1)[0] ?? '';
+    // The route matched, not the raw URL: no spelling of a URL escapes the check elsewhere.
+    const route = request.routeOptions.url ?? '';
     const dashboard =
-      path === TASK_DASHBOARD_PREFIX || path.startsWith(`${TASK_DASHBOARD_PREFIX}/`);
+      route === TASK_DASHBOARD_PREFIX || route.startsWith(`${TASK_DASHBOARD_PREFIX}/`);
     const failure = csrfFailure(
       request,
       request.csrfCookieToken,
