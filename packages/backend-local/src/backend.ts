@@ -391,8 +391,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         job.result = running;
       },
       // Stored before taskFinished is sent, so that its receivers can read it with getResult.
-      // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
-      persist: async (next) => {
+      persist: (next) => {
         job.result = next;
       },
       // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
