@@ -10,6 +10,7 @@ import {
   type TaskResult,
 } from '@djtasks/tasks';
 import {
+  attemptMetadata,
   BaseTaskBackend,
   cancel,
   copyTaskResult,
@@ -318,14 +319,22 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       },
       this.#source,
       {
-        started: (job, workerId, at) => {
+        started: (job, workerId, at, tellThread) => {
           // Cancelled while a thread held it, and the thread started it before it heard:
           // the thread aborts it on the stop message; its outcome is not recorded.
           if (job.state === 'cancelled') return;
           job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
           job.outcome = outcome;
-          this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
+          // An instrumented thread runs the function inside what the attempt's hooks make
+          // active here (the consumer span): it gets their metadata, read inside them.
+          const execute = tellThread
+            ? () => {
+                tellThread(this.#attemptMetadata(job));
+                return outcome.promise;
+              }
+            : () => outcome.promise;
+          this.#runAttempt(job, workerId, execute, new Date(at));
         },
         settled: (job, outcome) => {
           if ('value' in outcome) job.outcome?.resolve(outcome.value);
@@ -413,6 +422,19 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       },
     );
     this.#attempts.add(attempt);
+  }
+
+  /** The `metadata` hooks' entries for the running attempt of `job`; none if they fail. */
+  #attemptMetadata(job: Job): Record<string, string> {
+    try {
+      return { ...attemptMetadata(job.result.task) };
+    } catch (error) {
+      getTaskLogger().error(
+        `ThreadPoolBackend '${this.alias}': no attempt metadata for task id=${job.id}`,
+        error,
+      );
+      return {};
+    }
   }
 
   #afterAttempt(job: Job): void {
