@@ -1,3 +1,10 @@
+/**
+ * `ThreadPoolBackend`: enqueue, results, cancel, close, and the pool's events that move each
+ * job through the one lifecycle. Over 400 lines because those events and the queues they feed
+ * share the class's private state (ready/deferred queues, result store, unique keys, running
+ * attempts); the parts that need none of it live beside it (job.ts, pool.ts, queues.ts,
+ * results.ts, deferred-timer.ts, answer-requests.ts).
+ */
 import {
   TaskBackendClosed,
   TaskCancelled,
