@@ -28,9 +28,9 @@ describe('ThreadPoolBackend with an instrumented thread', () => {
       threadSetup: new URL('./fixtures/instrumented-setup.ts', import.meta.url),
     });
     const first = await executeHookCalls.enqueue();
-    await waitForResult(first);
+    await waitForResult(first, { timeoutMs: 30_000 });
     const second = await executeHookCalls.enqueue();
-    await waitForResult(second);
+    await waitForResult(second, { timeoutMs: 30_000 });
     expect([first.returnValue, second.returnValue]).toEqual([1, 2]);
   });
 });

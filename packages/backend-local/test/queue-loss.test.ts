@@ -34,6 +34,7 @@ describe('ThreadPoolBackend reconfigured without the queue of a waiting retry', 
     configure(['default', 'reports'], logger);
     const result = await failsOnceRetriesLate.using({ queueName: 'reports' }).enqueue();
     await waitForResult(result, {
+      timeoutMs: 30_000,
       until: (r) => r.status === TaskResultStatus.READY && r.attempts === 1,
     });
     expect(result.task.runAfter).not.toBeNull();
@@ -49,8 +50,8 @@ describe('ThreadPoolBackend reconfigured without the queue of a waiting retry', 
     await expect(result.refresh()).rejects.toBeInstanceOf(TaskResultDoesNotExist);
     expect(() => failsOnceRetriesLate.using({ queueName: 'reports' })).toThrow(InvalidTask);
     const later = await echoText.enqueue('still running');
-    await waitForResult(later);
+    await waitForResult(later, { timeoutMs: 30_000 });
     expect(later.status).toBe(TaskResultStatus.SUCCESSFUL);
     expect(later.returnValue).toBe('still running');
-  });
+  }, 60_000);
 });

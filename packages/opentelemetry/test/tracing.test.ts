@@ -176,11 +176,13 @@ describe('traces on the thread pool', () => {
       });
       uninstrument = instrumentTasks({ metrics: false, queueGauges: false });
       const { value: result, request } = await inRequest(() => makesSpan.enqueue());
+      // The thread imports the SDK first: give it time on a loaded machine.
+      const patiently = { timeout: 30_000 };
       await expect
-        .poll(async () => (await makesSpan.getResult(result.id)).status)
+        .poll(async () => (await makesSpan.getResult(result.id)).status, patiently)
         .toBe('SUCCESSFUL');
-      await expect.poll(() => byName('process otel.fixtures.makesSpan').length).toBe(1);
-      await expect.poll(() => fromThreads.length).toBe(1);
+      await expect.poll(() => byName('process otel.fixtures.makesSpan').length, patiently).toBe(1);
+      await expect.poll(() => fromThreads.length, patiently).toBe(1);
       const [consumer] = byName('process otel.fixtures.makesSpan');
       const [inTask] = fromThreads;
       expect(inTask).toMatchObject({
@@ -198,5 +200,5 @@ describe('traces on the thread pool', () => {
     } finally {
       channel.close();
     }
-  });
+  }, 60_000);
 });
