@@ -9,6 +9,7 @@ import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import type { ClientConfig } from 'pg';
 import { dialectOf } from './dialect.ts';
 import { DatabaseConfigurationError } from './errors.ts';
+import { MYSQL_SESSION } from './mysql-session.ts';
 import { TaskResultEntity, WorkerEntity } from './schema.ts';
 import { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
 
@@ -157,9 +158,9 @@ export async function openDatabase(
       // each session's time zone is UTC too, so the server's own clock functions agree.
       forceUtcTimezone: true,
       onCreateConnection: async (connection: unknown) => {
-        await (connection as DatabaseConnection).executeQuery(
-          CompiledQuery.raw(`set time_zone = '+00:00'`),
-        );
+        for (const statement of MYSQL_SESSION) {
+          await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw(statement));
+        }
       },
     });
     try {

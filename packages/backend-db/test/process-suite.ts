@@ -12,12 +12,12 @@ import {
   waitsForAbort,
 } from './fixtures/tasks.ts';
 import { createRunsTable, RUNS_TABLE } from './fixtures/side-table.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 import { killWorkerProcesses, startWorkerProcess, waitUntil } from './processes.ts';
 
 /** The tests that run real `djtasks worker` processes against a real database. */
 export function processSuite(
-  dialect: 'sqlite' | 'postgresql',
+  dialect: TestDialect,
   options: { workers: number; tasks: number },
 ): void {
   describe(`worker processes (${dialect})`, () => {
