@@ -189,7 +189,10 @@ async function connectMysql(config: MySqlConnectionConfig, host: string): Promis
   };
   const inBoth = (attempts: Held[]) =>
     `id in (${attempts.map(() => '?').join(', ')}) and claim_token in (${attempts.map(() => '?').join(', ')})`;
-  const both = (attempts: Held[]) => [...attempts.map((a) => a.id), ...attempts.map((a) => a.token)];
+  const both = (attempts: Held[]) => [
+    ...attempts.map((a) => a.id),
+    ...attempts.map((a) => a.token),
+  ];
   return {
     run: async (leaseUntil, now, attempts) => {
       const renewed = new Set<string>();
