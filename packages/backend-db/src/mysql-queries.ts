@@ -122,25 +122,6 @@ export async function completeRowsMysql(
 }
 
 /**
- * Run `update` (an UPDATE of row `id` that says in its WHERE clause which rows it may change)
- * and read the row back in the same transaction, under the lock the update took: the
- * `UPDATE … RETURNING *` of the other databases. Undefined when the update matched nothing.
- */
-export async function updateReturningRow(
-  em: EntityManager,
-  id: string,
-  update: string,
-  params: readonly unknown[],
-): Promise<TaskRow | undefined> {
-  return em.transactional(async (tem) => {
-    const result = await tem.execute<{ affectedRows: number }>(update, [...params], 'run');
-    if (result.affectedRows === 0) return undefined;
-    const rows = await tem.execute<TaskRow[]>(`select * from ${T} where id = ?`, [id]);
-    return rows[0];
-  });
-}
-
-/**
  * Insert `row` with its unique key; false if a READY or RUNNING row holds the key (the unique
  * index on the generated `unique_active` column refused it). InnoDB makes a conflicting insert
  * wait for the other transaction, so the holder is committed by the time this returns false.
