@@ -201,7 +201,7 @@ async function connectMysql(config: MySqlConnectionConfig, host: string): Promis
         try {
           // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
           const rows = await query<{ claim_token: string }[]>(
-            `select claim_token from ${T} where status = 'RUNNING' and ${inBoth(attempts)} for update`,
+            `select claim_token from ${T} force index (primary) where status = 'RUNNING' and ${inBoth(attempts)} for update`,
             both(attempts),
           );
           for (const row of rows) renewed.add(row.claim_token);
@@ -236,7 +236,7 @@ async function connectMysql(config: MySqlConnectionConfig, host: string): Promis
     },
     cancelled: async (attempts) => {
       const rows = await query<{ claim_token: string }[]>(
-        `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null and ${inBoth(attempts)}`,
+        `select claim_token from ${T} force index (primary) where status = 'RUNNING' and cancel_requested_at is not null and ${inBoth(attempts)}`,
         both(attempts),
       );
       return new Set(rows.map((row) => row.claim_token));

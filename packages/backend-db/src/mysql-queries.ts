@@ -77,9 +77,11 @@ export async function completeRowsMysql(
   outcomes: readonly AttemptOutcome[],
 ): Promise<Set<string>> {
   return em.transactional(async (tem) => {
-    // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
+    // A token is unique to its attempt, so matching ids and tokens as two sets is exact. By
+    // primary key whatever the statistics say (the status-led indexes look cheaper to a planner
+    // that believes few rows are RUNNING).
     const held = await tem.execute<{ id: string }[]>(
-      `select id from ${T} where status = 'RUNNING' and id in (${placeholders(outcomes.length)}) ` +
+      `select id from ${T} force index (primary) where status = 'RUNNING' and id in (${placeholders(outcomes.length)}) ` +
         `and claim_token in (${placeholders(outcomes.length)}) for update`,
       [...outcomes.map((o) => o.id), ...outcomes.map((o) => o.claimToken)],
     );
