@@ -76,6 +76,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
           '0004_metadata',
           '0005_unique_key_schedules',
           '0006_admin_indexes',
+          '0007_claim_indexes',
         ]);
         expect(await migrate(em)).toEqual([]);
 
