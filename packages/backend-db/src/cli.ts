@@ -24,7 +24,7 @@ import { commandLogger, LOG_FORMATS, logAttempts, type LogFormat } from './log-f
 import { migrate } from './migrations.ts';
 import { InvalidResultQuery } from './task-admin.ts';
 import { scheduleReport } from './schedule-report.ts';
-import { selectHeldUniqueKeys } from './unique-queries.ts';
+import { selectHeldUniqueKeys } from './sql/insert.ts';
 import { Worker } from './worker.ts';
 
 const USAGE = `Usage: djtasks [--config FILE] [-v N] [--log-format text|json] <command> [options]

@@ -17,7 +17,7 @@ import {
 } from '@djtasks/tasks/backend';
 import { enqueueThrough, type DatabaseBackend } from './backend.ts';
 import type { DialectName } from './dialect.ts';
-import { claimTick, insertSchedule, recordTickTask, selectSchedules } from './schedule-queries.ts';
+import { claimTick, insertSchedule, recordTickTask, selectSchedules } from './sql/schedule.ts';
 
 /** The longest a worker waits between two looks at its schedules. */
 const MAX_WAIT_MS = 1000;
