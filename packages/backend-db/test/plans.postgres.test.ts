@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { TASK_RESULT_TABLE as T } from '../src/index.ts';
-import { sqlOf } from '../src/sql/statement.ts';
 import { scratchPostgres, type ScratchDatabase } from './helpers.ts';
 import { HOT_STATEMENTS, OLD_CLAIM_PG, OLD_INDEXES } from './plans.ts';
 
@@ -53,7 +52,7 @@ function literal(client: pg.Client, value: unknown): string {
   if (value instanceof Date) return `${client.escapeLiteral(value.toISOString())}::timestamptz`;
   if (Array.isArray(value))
     return `array[${value.map((v) => literal(client, v)).join(', ')}]::text[]`;
-  return client.escapeLiteral(String(value));
+  return client.escapeLiteral(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 describe('plans on a fresh, never-analyzed PostgreSQL table (100,000 READY, 1,000,000 finished)', () => {
