@@ -83,7 +83,8 @@ export async function runSchedules(options: ScheduleLoopOptions): Promise<void> 
           if (options.stopping()) return;
           const fired = await fireTick(options, schedule, task, tick);
           if (fired)
-            log.info(
+            // One line per tick is noise at info level (every second for a per-second schedule).
+            log.debug(
               `worker ${workerId}: schedule '${schedule.name}' enqueued its tick ${tick.toISOString()} as ${fired}`,
             );
           last = tick;

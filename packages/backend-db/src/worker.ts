@@ -232,14 +232,16 @@ export class Worker {
           continue;
         }
         this.#heartbeat!.progress();
-        if (rows.length > 0) {
-          this.#claimed += rows.length;
+        // Counted now: the local queue takes the array itself and starts tasks off it.
+        const claimed = rows.length;
+        if (claimed > 0) {
+          this.#claimed += claimed;
           this.#heartbeat!.hold(rows.map((row) => ({ id: row.id, token: row.claim_token })));
           this.#queued.add(rows);
           this.#startQueued();
         }
         const held = this.#attempts!.size + this.#queued.length;
-        if (schedule.claimed(planned, rows.length, held)) continue;
+        if (schedule.claimed(planned, claimed, held)) continue;
       }
       if (
         batch &&

@@ -16,7 +16,8 @@ const SELECT_EXPIRED: Statement = {
   name: 'djtasks_select_expired',
   postgresql:
     `select ${TASK_COLUMNS.postgresql(T)} from ${T} where status = 'RUNNING' and backend_name = $1 ` +
-    'and lease_expires_at < $2 order by lease_expires_at limit $3',
+    // Qualified: the select list names its epoch-milliseconds column `lease_expires_at` too.
+    `and lease_expires_at < $2 order by ${T}.lease_expires_at limit $3`,
   sqlite:
     `select * from ${T} where status = 'RUNNING' and backend_name = ? ` +
     'and lease_expires_at < ? order by lease_expires_at limit ?',
