@@ -20,7 +20,7 @@ import type { TaskRow } from '../rows.ts';
 import { TASK_RESULT_TABLE as T } from '../schema.ts';
 import { TASK_COLUMNS } from './columns.ts';
 import type { QueueFilter } from './queue-filter.ts';
-import { runnerOf, type Runner } from './runner.ts';
+import { inTransaction, runnerOf, type Runner } from './runner.ts';
 import type { Statement } from './statement.ts';
 
 /**
@@ -163,15 +163,8 @@ export async function claimRows(
     );
     return rows.sort(compareClaimOrder);
   }
-  return em.transactional((tem) =>
-    sqliteClaim(
-      runnerOf(tem, dialect),
-      filter,
-      workerId,
-      limit,
-      now.getTime(),
-      leaseUntil.getTime(),
-    ),
+  return inTransaction(em, dialect, (runner) =>
+    sqliteClaim(runner, filter, workerId, limit, now.getTime(), leaseUntil.getTime()),
   );
 }
 
