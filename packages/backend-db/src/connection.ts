@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MikroORM } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteDriver, type EntityManager } from '@mikro-orm/sql';
 import type { ClientConfig } from 'pg';
 import { dialectOf } from './dialect.ts';
@@ -90,6 +89,8 @@ export async function openDatabase(
     ensureDatabase: createDatabase,
   };
   if (isPostgresUrl(database)) {
+    // Loaded only for PostgreSQL: an app on SQLite never loads `pg`.
+    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
     const orm = await MikroORM.init({ ...common, driver: PostgreSqlDriver, clientUrl: database });
     try {
       await orm.em.getConnection().execute('select 1');

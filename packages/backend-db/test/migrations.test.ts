@@ -76,6 +76,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
           '0004_metadata',
           '0005_unique_key_schedules',
           '0006_admin_indexes',
+          '0007_claim_indexes',
         ]);
         expect(await migrate(em)).toEqual([]);
 
@@ -138,10 +139,10 @@ describe.each(['sqlite', 'postgresql'] as const)(
           ).toEqual([
             `${TASK_RESULT_TABLE}_enqueued_idx`,
             `${TASK_RESULT_TABLE}_finished_idx`,
-            `${TASK_RESULT_TABLE}_lease_idx`,
             `${TASK_RESULT_TABLE}_queue_enqueued_idx`,
-            `${TASK_RESULT_TABLE}_queue_idx`,
-            `${TASK_RESULT_TABLE}_ready_idx`,
+            `${TASK_RESULT_TABLE}_ready_backend_idx`,
+            `${TASK_RESULT_TABLE}_ready_queue_idx`,
+            `${TASK_RESULT_TABLE}_running_idx`,
             `${TASK_RESULT_TABLE}_status_enqueued_idx`,
             `${TASK_RESULT_TABLE}_unique_key_idx`,
           ]);
