@@ -11,11 +11,12 @@
  * available_at, id), several queues read it once per queue (then at most limit × queues rows
  * are merged), all queues read `ready_backend_idx` (backend, priority desc, available_at, id).
  * `test/plans.postgres.test.ts` and `test/plans.sqlite.test.ts` check the plans on a fresh,
- * never-analyzed table. A little over 300 lines: the claim's statements for every queue filter
- * and both databases sit side by side with the reasons for their shape.
+ * never-analyzed table (`test/plans.mariadb.test.ts` on MariaDB). Over 300 lines (about 430):
+ * the claim's statements for every queue filter and all three databases sit side by side with
+ * the reasons for their shape, and MariaDB's claim, without RETURNING, takes three statements.
  */
 import type { EntityManager } from '@mikro-orm/sql';
-import { readDate, type DialectName } from '../dialect.ts';
+import { readDate, readDateOrNull, type DialectName } from '../dialect.ts';
 import type { TaskRow } from '../rows.ts';
 import { TASK_RESULT_TABLE as T } from '../schema.ts';
 import { TASK_COLUMNS } from './columns.ts';
@@ -70,6 +71,15 @@ function pgClaim(picked: string): string {
   );
 }
 
+/** MariaDB/MySQL: the queue names of a JSON array parameter. */
+const MYSQL_QUEUES =
+  "select q.name from json_table(?, '$[*]' columns (name varchar(64) path '$')) as q";
+
+/** MariaDB/MySQL: the ids of a JSON array parameter, joined to the task table by primary key. */
+const MYSQL_IDS =
+  "json_table(?, '$[*]' columns (id varchar(64) path '$')) as p " +
+  `straight_join ${T} as t on t.id = p.id`;
+
 /**
  * The statements that pick rows, by queue filter. SQLite runs them in the claim's `BEGIN
  * IMMEDIATE` transaction with `?` backend, queue(s), now, limit; several queues are read one
@@ -85,6 +95,11 @@ const PICK = {
     sqlite:
       `select id, priority, available_at, started_at, last_attempted_at from ${T} ` +
       `where status = 'READY' and backend_name = ? and queue_name = ? and available_at <= ? ${ORDER} limit ?`,
+    // MariaDB/MySQL: in the claim's transaction, locking what it picks (as the SQLite statement's parameters).
+    mysql:
+      `select id, priority, available_at, started_at, last_attempted_at from ${T} force index (${T}_ready_queue_idx) ` +
+      `where backend_name = ? and queue_name = ? and status = 'READY' and available_at <= ? ${ORDER} limit ? ` +
+      'for update skip locked',
   },
   someQueues: {
     name: 'djtasks_claim_some_queues',
@@ -96,6 +111,7 @@ const PICK = {
         'order by q.priority desc, q.available_at, q.id limit $5',
     ),
     sqlite: null, // SQLite reads the queues one by one with `oneQueue`.
+    mysql: null, // So do MariaDB and MySQL.
   },
   allQueues: {
     name: 'djtasks_claim_all_queues',
@@ -107,6 +123,10 @@ const PICK = {
       `select id, priority, available_at, started_at, last_attempted_at from ${T} ` +
       `where status = 'READY' and backend_name = ? and queue_name not in (select value from json_each(?)) ` +
       `and available_at <= ? ${ORDER} limit ?`,
+    mysql:
+      `select id, priority, available_at, started_at, last_attempted_at from ${T} force index (${T}_ready_backend_idx) ` +
+      `where backend_name = ? and status = 'READY' and queue_name not in (${MYSQL_QUEUES}) ` +
+      `and available_at <= ? ${ORDER} limit ? for update skip locked`,
   },
 } satisfies Record<string, Statement>;
 
@@ -114,10 +134,33 @@ const PICK = {
 const SQLITE_MARK: Statement = {
   name: 'djtasks_claim_mark',
   postgresql: null, // PostgreSQL picks and marks in one statement.
+  mysql: null, // MariaDB/MySQL: MYSQL_MARK (no RETURNING on UPDATE).
   sqlite:
     `update ${T} as t set status = 'RUNNING', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, ` +
     'started_at = coalesce(started_at, ?), last_attempted_at = ?, claim_token = lower(hex(randomblob(16))) ' +
     `where id in (select value from json_each(?)) and status = 'READY' returning ${TASK_COLUMNS.sqlite('t')}`,
+};
+
+/**
+ * MariaDB/MySQL: mark the picked (and locked) rows claimed: ids as JSON, worker, lease end, now,
+ * now. The claim token is the server's `uuid()`, evaluated per row.
+ */
+const MYSQL_MARK: Statement = {
+  name: 'djtasks_claim_mark_mysql',
+  postgresql: null,
+  sqlite: null,
+  mysql:
+    `update ${MYSQL_IDS} set t.status = 'RUNNING', t.lease_owner = ?, t.lease_expires_at = ?, ` +
+    't.attempts = t.attempts + 1, t.started_at = coalesce(t.started_at, ?), t.last_attempted_at = ?, ' +
+    "t.claim_token = uuid() where t.status = 'READY'",
+};
+
+/** MariaDB/MySQL: read the claimed rows back in the claim's transaction (no RETURNING): ids as JSON. */
+const MYSQL_CLAIMED: Statement = {
+  name: 'djtasks_claimed_mysql',
+  postgresql: null,
+  sqlite: null,
+  mysql: `select ${TASK_COLUMNS.mysql('t')} from ${MYSQL_IDS}`,
 };
 
 /** The statements for `filter`, and their queue parameter. */
@@ -162,6 +205,11 @@ export async function claimRows(
       claimParams(filter, workerId, limit, now, leaseUntil),
     );
     return rows.sort(compareClaimOrder);
+  }
+  if (dialect === 'mysql') {
+    return inTransaction(em, dialect, (runner) =>
+      mysqlClaim(runner, filter, workerId, limit, now, leaseUntil),
+    );
   }
   return inTransaction(em, dialect, (runner) =>
     sqliteClaim(runner, filter, workerId, limit, now.getTime(), leaseUntil.getTime()),
@@ -218,6 +266,59 @@ async function sqliteClaim(
   return rows.sort(compareClaimOrder);
 }
 
+/**
+ * MariaDB/MySQL, in one transaction: pick and lock rows (`FOR UPDATE SKIP LOCKED`, so concurrent
+ * workers pick disjoint rows; several queues one by one), mark them, read them back.
+ */
+async function mysqlClaim(
+  runner: Runner,
+  filter: QueueFilter,
+  workerId: string,
+  limit: number,
+  now: Date,
+  leaseUntil: Date,
+): Promise<ClaimedRow[]> {
+  let picked: Picked[];
+  if (filter.queues === '*') {
+    picked = await runner.all<Picked>(PICK.allQueues, [
+      filter.backendName,
+      JSON.stringify(filter.excludeQueues),
+      now,
+      limit,
+    ]);
+  } else {
+    picked = [];
+    for (const queue of filter.queues) {
+      picked.push(
+        ...(await runner.all<Picked>(PICK.oneQueue, [filter.backendName, queue, now, limit])),
+      );
+    }
+    // Rows picked beyond the limit stay locked until the claim commits, unclaimed.
+    if (filter.queues.length > 1) picked = picked.sort(compareMysqlPick).slice(0, limit);
+  }
+  if (picked.length === 0) return [];
+  const ids = JSON.stringify(picked.map((p) => p.id));
+  await runner.run(MYSQL_MARK, [ids, workerId, leaseUntil, now, now]);
+  const rows = await runner.all<ClaimedRow>(MYSQL_CLAIMED, [ids]);
+  const prev = new Map(picked.map((p) => [p.id, p]));
+  for (const row of rows) {
+    const p = prev.get(row.id)!;
+    // DATETIME text, written back as it was by a release.
+    row.prev_started_at = p.started_at;
+    row.prev_last_attempted_at = p.last_attempted_at;
+    // An unreadable `available_at` sorts first: the row fails as a bad row at once.
+    row.available_at = readDateOrNull(row.available_at)?.getTime() ?? 0;
+  }
+  return rows.sort(compareClaimOrder);
+}
+
+function compareMysqlPick(a: Picked, b: Picked): number {
+  return compareClaimOrder(
+    { ...a, available_at: readDateOrNull(a.available_at)?.getTime() ?? 0 },
+    { ...b, available_at: readDateOrNull(b.available_at)?.getTime() ?? 0 },
+  );
+}
+
 /** Undo claims (PostgreSQL: one JSON parameter; SQLite: one row at a time in a transaction). */
 const RELEASE: Statement = {
   name: 'djtasks_release',
@@ -228,6 +329,10 @@ const RELEASE: Statement = {
     'from json_to_recordset($1::json) as x(id text, claim_token text, started_at text, last_attempted_at text) ' +
     `where t.id = any($2::text[]) and t.id = x.id and t.claim_token = x.claim_token and t.status = 'RUNNING'`,
   sqlite:
+    `update ${T} set status = 'READY', attempts = attempts - 1, lease_owner = null, ` +
+    'lease_expires_at = null, claim_token = null, started_at = ?, last_attempted_at = ? ' +
+    `where id = ? and claim_token = ? and status = 'RUNNING'`,
+  mysql:
     `update ${T} set status = 'READY', attempts = attempts - 1, lease_owner = null, ` +
     'lease_expires_at = null, claim_token = null, started_at = ?, last_attempted_at = ? ' +
     `where id = ? and claim_token = ? and status = 'RUNNING'`,
@@ -283,6 +388,9 @@ const NEXT_AVAILABLE = {
     sqlite:
       `select min(available_at) as next from ${T} where status = 'READY' and backend_name = ? ` +
       'and queue_name in (select value from json_each(?))',
+    mysql:
+      `select min(available_at) as next from ${T} where status = 'READY' and backend_name = ? ` +
+      `and queue_name in (${MYSQL_QUEUES})`,
   },
   allQueues: {
     name: 'djtasks_next_available_all',
@@ -292,6 +400,9 @@ const NEXT_AVAILABLE = {
     sqlite:
       `select min(available_at) as next from ${T} where status = 'READY' and backend_name = ? ` +
       'and queue_name not in (select value from json_each(?))',
+    mysql:
+      `select min(available_at) as next from ${T} where status = 'READY' and backend_name = ? ` +
+      `and queue_name not in (${MYSQL_QUEUES})`,
   },
 } satisfies Record<string, Statement>;
 
@@ -311,4 +422,11 @@ export async function nextAvailableAt(
 }
 
 /** The statements of this module, for the plan tests. */
-export const CLAIM_STATEMENTS = { PICK, SQLITE_MARK, RELEASE, NEXT_AVAILABLE };
+export const CLAIM_STATEMENTS = {
+  PICK,
+  SQLITE_MARK,
+  MYSQL_MARK,
+  MYSQL_CLAIMED,
+  RELEASE,
+  NEXT_AVAILABLE,
+};

@@ -1,7 +1,7 @@
 /**
  * The columns of a task row as djtasks reads them: timestamps come back as epoch milliseconds
- * on every database (SQLite stores them so; PostgreSQL converts them in the statement), so
- * that decoding a row never parses a date string.
+ * (SQLite stores them so; PostgreSQL converts them in the statement), so that decoding a row
+ * never parses a date string, except on MariaDB/MySQL (UTC DATETIME text, see below).
  */
 import { DateTimeType, UnderscoreNamingStrategy } from '@mikro-orm/core';
 import type { DialectName } from '../dialect.ts';
@@ -33,4 +33,7 @@ export const TASK_COLUMNS: Readonly<Record<DialectName, (alias: string) => strin
     ].join(', '),
   // SQLite stores milliseconds already (and its RETURNING takes no table-qualified names).
   sqlite: () => '*',
+  // MariaDB/MySQL: DATETIME(6) text in UTC ('2026-12-01 12:00:00.123000'), read by readDate:
+  // converting in SQL through unix_timestamp() would depend on the session's time zone.
+  mysql: (alias) => `${alias}.*`,
 };

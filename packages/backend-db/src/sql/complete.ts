@@ -25,6 +25,14 @@ export interface AttemptOutcome {
   availableAt: Date | null;
 }
 
+/** MariaDB/MySQL: the outcomes' JSON as a table (timestamps as UTC DATETIME text). */
+const MYSQL_OUTCOMES =
+  "json_table(?, '$[*]' columns (id varchar(64) path '$.id', claim_token varchar(64) path '$.claim_token', " +
+  "status varchar(10) path '$.status', finished_at datetime(6) path '$.finished_at', " +
+  "return_value longtext path '$.return_value', errors longtext path '$.errors', " +
+  "worker_ids longtext path '$.worker_ids', run_after datetime(6) path '$.run_after', " +
+  "available_at datetime(6) path '$.available_at')) as v";
+
 /**
  * Every outcome of the batch travels in one JSON parameter; PostgreSQL also gets the ids as an
  * array, so that the rows are found by primary key (`t.id = any($2)`) whatever the planner
@@ -54,6 +62,27 @@ const COMPLETE: Statement = {
     "json_extract(value, '$.worker_ids') as worker_ids, json_extract(value, '$.run_after') as run_after, " +
     "json_extract(value, '$.available_at') as available_at from json_each(?)) as v " +
     `where ${T}.id = v.id and ${T}.claim_token = v.claim_token and ${T}.status = 'RUNNING' returning ${T}.id`,
+  // No RETURNING on UPDATE: LOCK_OUTCOME_ROWS says which rows this writes, then this writes them.
+  mysql:
+    `update ${MYSQL_OUTCOMES} straight_join ${T} as t on t.id = v.id and t.claim_token = v.claim_token ` +
+    'set t.status = v.status, t.finished_at = v.finished_at, t.return_value = v.return_value, ' +
+    't.errors = v.errors, t.worker_ids = v.worker_ids, ' +
+    "t.run_after = case when v.status = 'READY' then v.run_after else t.run_after end, " +
+    't.available_at = coalesce(v.available_at, t.available_at), ' +
+    "t.lease_owner = null, t.lease_expires_at = null, t.claim_token = null where t.status = 'RUNNING'",
+};
+
+/**
+ * MariaDB/MySQL, in the completion's transaction: lock the rows that still run the attempts of
+ * the outcomes (the JSON of {@link COMPLETE}), by primary key; returns their ids.
+ */
+const LOCK_OUTCOME_ROWS: Statement = {
+  name: 'djtasks_lock_outcome_rows',
+  postgresql: null,
+  sqlite: null,
+  mysql:
+    `select t.id from ${MYSQL_OUTCOMES} straight_join ${T} as t on t.id = v.id and t.claim_token = v.claim_token ` +
+    "where t.status = 'RUNNING' for update",
 };
 
 /** `"value"` as JSON text, or `null`: the fields of the batch are written by hand, without a map per outcome. */
@@ -63,7 +92,10 @@ function str(value: string | null): string {
 
 function date(dialect: DialectName, value: Date | null): string {
   if (value === null) return 'null';
-  return dialect === 'sqlite' ? String(value.getTime()) : `"${value.toISOString()}"`;
+  if (dialect === 'sqlite') return String(value.getTime());
+  // MariaDB/MySQL read DATETIME from JSON text without the zone: '2026-12-01 12:00:00.123' (UTC).
+  if (dialect === 'mysql') return `"${value.toISOString().replace('T', ' ').replace('Z', '')}"`;
+  return `"${value.toISOString()}"`;
 }
 
 /**
@@ -91,6 +123,14 @@ export async function completeRows(
       `"run_after":${date(dialect, o.runAfter)},"available_at":${date(dialect, o.availableAt)}}`;
   }
   json += ']';
+  if (dialect === 'mysql') {
+    return em.transactional(async (tem) => {
+      const runner = runnerOf(tem, dialect);
+      const locked = await runner.all<{ id: string }>(LOCK_OUTCOME_ROWS, [json]);
+      if (locked.length > 0) await runner.run(COMPLETE, [json]);
+      return new Set(locked.map((row) => row.id));
+    });
+  }
   const rows = await runnerOf(em, dialect).all<{ id: string }>(
     COMPLETE,
     dialect === 'postgresql' ? [json, ids] : [json],
@@ -100,4 +140,4 @@ export async function completeRows(
 }
 
 /** The statements of this module, for the plan tests. */
-export const COMPLETE_STATEMENTS = { COMPLETE };
+export const COMPLETE_STATEMENTS = { COMPLETE, LOCK_OUTCOME_ROWS };

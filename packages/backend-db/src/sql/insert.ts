@@ -1,7 +1,9 @@
 /**
  * The producer's SQL: insert new task rows (plain, in bulk, or under a unique key), read one
  * row, and cancel. Every function takes the `EntityManager` to run through, so it joins
- * whatever transaction that manager is in.
+ * whatever transaction that manager is in. Over 300 lines: each statement is written for the
+ * three databases side by side, and MariaDB/MySQL need their own unique insert (no ON CONFLICT)
+ * and update-then-read (no RETURNING on UPDATE).
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, type DialectName } from '../dialect.ts';
@@ -9,7 +11,7 @@ import { UniqueKeyContention } from '../errors.ts';
 import type { TaskRow } from '../rows.ts';
 import { TASK_RESULT_TABLE as T } from '../schema.ts';
 import { TASK_COLUMNS } from './columns.ts';
-import { runnerOf } from './runner.ts';
+import { runnerOf, type Runner } from './runner.ts';
 import type { Statement } from './statement.ts';
 
 /** The columns of a new row. */
@@ -34,6 +36,7 @@ const INSERT_ONE: Statement = {
   name: 'djtasks_insert_one',
   postgresql: `insert into ${T} (${COLUMNS}) values ($1, 'READY', $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   sqlite: `insert into ${T} (${COLUMNS}) values (?, 'READY', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  mysql: `insert into ${T} (${COLUMNS}) values (?, 'READY', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 };
 
 /**
@@ -50,6 +53,10 @@ const INSERT_MANY: Statement = {
   sqlite:
     `insert into ${T} (${COLUMNS}) select json_extract(value, '$.id'), 'READY', ?, ?, ?, ?, ` +
     `json_extract(value, '$.args'), ?, ?, ?, json_extract(value, '$.metadata') from json_each(?)`,
+  mysql:
+    `insert into ${T} (${COLUMNS}) select x.id, 'READY', ?, ?, ?, ?, x.args, ?, ?, ?, x.metadata ` +
+    "from json_table(?, '$[*]' columns (id varchar(64) path '$.id', args longtext path '$.args', " +
+    "metadata longtext path '$.metadata')) as x",
 };
 
 /** As {@link INSERT_ONE} with the unique key last; inserts nothing while a READY or RUNNING row holds the key. */
@@ -61,6 +68,10 @@ const INSERT_UNIQUE: Statement = {
   sqlite:
     `insert into ${T} (${COLUMNS}, unique_key) values (?, 'READY', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
     'on conflict do nothing returning id',
+  // No ON CONFLICT: the unique index on the generated `unique_active` column (NULL unless READY
+  // or RUNNING) refuses the row with a duplicate-key error, after waiting for a conflicting
+  // insert of another transaction to commit or roll back.
+  mysql: `insert into ${T} (${COLUMNS}, unique_key) values (?, 'READY', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 };
 
 /** The READY or RUNNING row holding a unique key: backend, task name, key. */
@@ -72,12 +83,18 @@ const SELECT_KEY_HOLDER: Statement = {
   sqlite:
     `select * from ${T} where backend_name = ? and task_name = ? and unique_key = ? ` +
     `and status in ('READY', 'RUNNING')`,
+  // A locking read: it sees the latest committed holder even in a REPEATABLE READ transaction
+  // whose snapshot is older.
+  mysql:
+    `select * from ${T} where backend_name = ? and task_name = ? and unique_active = ? ` +
+    'lock in share mode',
 };
 
 const SELECT_ONE: Statement = {
   name: 'djtasks_select_one',
   postgresql: `select ${TASK_COLUMNS.postgresql(T)} from ${T} where id = $1`,
   sqlite: `select * from ${T} where id = ?`,
+  mysql: `select * from ${T} where id = ?`,
 };
 
 /** Cancel a READY row: finished and cancel-requested now (`now`, `now`, id). */
@@ -89,6 +106,10 @@ const CANCEL_READY: Statement = {
   sqlite:
     `update ${T} set status = 'CANCELLED', finished_at = ?, cancel_requested_at = ? ` +
     `where id = ? and status = 'READY' returning *`,
+  // No RETURNING on UPDATE: the row is read back in the same transaction (updateThenRead).
+  mysql:
+    `update ${T} set status = 'CANCELLED', finished_at = ?, cancel_requested_at = ? ` +
+    `where id = ? and status = 'READY'`,
 };
 
 /** Ask the worker of a RUNNING row to cancel it (`now`, id). */
@@ -100,6 +121,9 @@ const REQUEST_CANCEL: Statement = {
   sqlite:
     `update ${T} set cancel_requested_at = coalesce(cancel_requested_at, ?) ` +
     `where id = ? and status = 'RUNNING' returning *`,
+  mysql:
+    `update ${T} set cancel_requested_at = coalesce(cancel_requested_at, ?) ` +
+    `where id = ? and status = 'RUNNING'`,
 };
 
 /** Rows per INSERT statement: bounds the size of one statement's JSON. */
@@ -185,11 +209,17 @@ export async function insertUniqueRow(
 ): Promise<{ inserted: true } | { inserted: false; holder: TaskRow }> {
   const runner = runnerOf(em, dialect);
   for (let round = 0; round < UNIQUE_ROUNDS; round++) {
-    const inserted = await runner.all<{ id: string }>(INSERT_UNIQUE, [
-      ...rowParams(dialect, row),
-      uniqueKey,
-    ]);
-    if (inserted.length > 0) return { inserted: true };
+    if (dialect === 'mysql') {
+      if (await insertOrDuplicate(runner, [...rowParams(dialect, row), uniqueKey])) {
+        return { inserted: true };
+      }
+    } else {
+      const inserted = await runner.all<{ id: string }>(INSERT_UNIQUE, [
+        ...rowParams(dialect, row),
+        uniqueKey,
+      ]);
+      if (inserted.length > 0) return { inserted: true };
+    }
     const holders = await runner.all<TaskRow>(SELECT_KEY_HOLDER, [
       row.backendName,
       row.taskName,
@@ -198,6 +228,38 @@ export async function insertUniqueRow(
     if (holders[0]) return { inserted: false, holder: holders[0] };
   }
   throw new UniqueKeyContention(row.taskName, uniqueKey, UNIQUE_ROUNDS);
+}
+
+/** MySQL's error number for a duplicate key. */
+const ER_DUP_ENTRY = 1062;
+
+/** MariaDB/MySQL: insert a keyed row; false when the unique index refused it. */
+async function insertOrDuplicate(runner: Runner, params: unknown[]): Promise<boolean> {
+  try {
+    await runner.run(INSERT_UNIQUE, params);
+    return true;
+  } catch (error) {
+    // A failed statement rolls back alone in MySQL: an enclosing transaction goes on.
+    if ((error as { errno?: number }).errno === ER_DUP_ENTRY) return false;
+    throw error;
+  }
+}
+
+/**
+ * MariaDB/MySQL have no `UPDATE … RETURNING`: run `update` (on row `id`) and read the row back
+ * in one transaction, under the lock the update took. Undefined when it matched no row.
+ */
+async function updateThenRead(
+  em: EntityManager,
+  update: Statement,
+  params: unknown[],
+  id: string,
+): Promise<TaskRow | undefined> {
+  return em.transactional(async (tem) => {
+    const runner = runnerOf(tem, 'mysql');
+    if ((await runner.run(update, params)) === 0) return undefined;
+    return (await runner.all<TaskRow>(SELECT_ONE, [id]))[0];
+  });
 }
 
 /** Fetch one row by id. */
@@ -213,11 +275,9 @@ export async function cancelReadyRow(
   id: string,
   now: Date,
 ): Promise<TaskRow | undefined> {
-  const rows = await runnerOf(em, dialect).all<TaskRow>(CANCEL_READY, [
-    dbDate(dialect, now),
-    dbDate(dialect, now),
-    id,
-  ]);
+  const params = [dbDate(dialect, now), dbDate(dialect, now), id];
+  if (dialect === 'mysql') return updateThenRead(em, CANCEL_READY, params, id);
+  const rows = await runnerOf(em, dialect).all<TaskRow>(CANCEL_READY, params);
   return rows[0];
 }
 
@@ -231,7 +291,9 @@ export async function requestCancel(
   id: string,
   now: Date,
 ): Promise<TaskRow | undefined> {
-  const rows = await runnerOf(em, dialect).all<TaskRow>(REQUEST_CANCEL, [dbDate(dialect, now), id]);
+  const params = [dbDate(dialect, now), id];
+  if (dialect === 'mysql') return updateThenRead(em, REQUEST_CANCEL, params, id);
+  const rows = await runnerOf(em, dialect).all<TaskRow>(REQUEST_CANCEL, params);
   return rows[0];
 }
 
@@ -260,6 +322,9 @@ const SELECT_HELD_KEYS: Statement = {
     `select task_name, unique_key, id, status from ${T} where backend_name = $1 ` +
     `and unique_key is not null and status in ('READY', 'RUNNING') order by enqueued_at desc limit $2`,
   sqlite:
+    `select task_name, unique_key, id, status from ${T} where backend_name = ? ` +
+    `and unique_key is not null and status in ('READY', 'RUNNING') order by enqueued_at desc limit ?`,
+  mysql:
     `select task_name, unique_key, id, status from ${T} where backend_name = ? ` +
     `and unique_key is not null and status in ('READY', 'RUNNING') order by enqueued_at desc limit ?`,
 };

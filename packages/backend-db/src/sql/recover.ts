@@ -21,6 +21,9 @@ const SELECT_EXPIRED: Statement = {
   sqlite:
     `select * from ${T} where status = 'RUNNING' and backend_name = ? ` +
     'and lease_expires_at < ? order by lease_expires_at limit ?',
+  mysql:
+    `select * from ${T} force index (${T}_running_idx) where backend_name = ? and status = 'RUNNING' ` +
+    'and lease_expires_at < ? order by lease_expires_at limit ?',
 };
 
 /** The RUNNING rows of some attempts: backend, claim tokens. */
@@ -32,6 +35,9 @@ const SELECT_ATTEMPTS: Statement = {
   sqlite:
     `select * from ${T} where status = 'RUNNING' and backend_name = ? ` +
     'and claim_token in (select value from json_each(?))',
+  mysql:
+    `select * from ${T} where status = 'RUNNING' and backend_name = ? ` +
+    "and claim_token in (select j.token from json_table(?, '$[*]' columns (token varchar(64) path '$')) as j)",
 };
 
 /**
@@ -50,6 +56,11 @@ const COMPLETE_RECOVERED: Statement = {
     "run_after = case when ? = 'READY' then ? else run_after end, " +
     'available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null, claim_token = null ' +
     "where id = ? and status = 'RUNNING' and claim_token = ?",
+  mysql:
+    `update ${T} set status = ?, finished_at = ?, errors = ?, worker_ids = ?, ` +
+    "run_after = case when ? = 'READY' then ? else run_after end, " +
+    'available_at = coalesce(?, available_at), lease_owner = null, lease_expires_at = null, claim_token = null ' +
+    "where id = ? and status = 'RUNNING' and claim_token = ?",
 };
 
 /** As {@link COMPLETE_RECOVERED}, and only while the lease is still expired at the last parameter. */
@@ -57,6 +68,7 @@ const COMPLETE_EXPIRED: Statement = {
   name: 'djtasks_complete_expired',
   postgresql: `${COMPLETE_RECOVERED.postgresql} and lease_expires_at < $10`,
   sqlite: `${COMPLETE_RECOVERED.sqlite} and lease_expires_at < ?`,
+  mysql: `${COMPLETE_RECOVERED.mysql} and lease_expires_at < ?`,
 };
 
 /**

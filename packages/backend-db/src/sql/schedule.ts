@@ -22,6 +22,7 @@ const SELECT_SCHEDULES: Statement = {
   name: 'djtasks_select_schedules',
   postgresql: `select name, last_tick_at, last_task_id from ${S} where backend_name = $1`,
   sqlite: `select name, last_tick_at, last_task_id from ${S} where backend_name = ?`,
+  mysql: `select name, last_tick_at, last_task_id from ${S} where backend_name = ?`,
 };
 
 /** Backend, name, first tick. */
@@ -29,6 +30,8 @@ const INSERT_SCHEDULE: Statement = {
   name: 'djtasks_insert_schedule',
   postgresql: `insert into ${S} (backend_name, name, last_tick_at) values ($1, $2, $3) on conflict do nothing`,
   sqlite: `insert into ${S} (backend_name, name, last_tick_at) values (?, ?, ?) on conflict do nothing`,
+  // A no-op update on the key: the row another worker recorded first stays as it is.
+  mysql: `insert into ${S} (backend_name, name, last_tick_at) values (?, ?, ?) on duplicate key update name = name`,
 };
 
 /** Tick, backend, name. */
@@ -36,6 +39,9 @@ const CLAIM_TICK: Statement = {
   name: 'djtasks_claim_tick',
   postgresql: `update ${S} set last_tick_at = $1 where backend_name = $2 and name = $3 and last_tick_at < $1 returning name`,
   sqlite: `update ${S} set last_tick_at = ?1 where backend_name = ?2 and name = ?3 and last_tick_at < ?1 returning name`,
+  // No RETURNING on UPDATE: the count of rows it matched (mysql2 counts matched rows, and the
+  // condition matches only a row it moves forward) says whether it fired; tick, backend, name, tick.
+  mysql: `update ${S} set last_tick_at = ? where backend_name = ? and name = ? and last_tick_at < ?`,
 };
 
 /** Task id, backend, name. */
@@ -43,6 +49,7 @@ const RECORD_TICK_TASK: Statement = {
   name: 'djtasks_record_tick_task',
   postgresql: `update ${S} set last_task_id = $1 where backend_name = $2 and name = $3`,
   sqlite: `update ${S} set last_task_id = ? where backend_name = ? and name = ?`,
+  mysql: `update ${S} set last_task_id = ? where backend_name = ? and name = ?`,
 };
 
 /** The rows of `backendName`'s schedules. */
@@ -87,6 +94,10 @@ export async function claimTick(
   name: string,
   tick: Date,
 ): Promise<boolean> {
+  if (dialect === 'mysql') {
+    const at = dbDate(dialect, tick);
+    return (await runnerOf(em, dialect).run(CLAIM_TICK, [at, backendName, name, at])) === 1;
+  }
   const rows = await runnerOf(em, dialect).all<{ name: string }>(CLAIM_TICK, [
     dbDate(dialect, tick),
     backendName,
