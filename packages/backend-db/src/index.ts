@@ -37,7 +37,6 @@ export {
   cancelResult,
   countsByQueueAndStatus,
   deleteResult,
-  finishedPerMinute,
   getResultDetail,
   InvalidResultQuery,
   listResults,
@@ -45,7 +44,6 @@ export {
   retryResult,
   TaskNotRetryable,
   TaskStillRunning,
-  type FinishedMinute,
   type ListResultsOptions,
   type QueueStatusCount,
   type ResultPage,
@@ -54,6 +52,16 @@ export {
   type TaskResultSummary,
   type WorkerInfo,
 } from './task-admin.ts';
+export {
+  taskThroughput,
+  taskTimings,
+  type Percentiles,
+  type QueueTimings,
+  type StatsWindowOptions,
+  type Throughput,
+  type ThroughputBucket,
+  type Timings,
+} from './task-admin-stats.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { scheduleReport, type ScheduleReport } from './schedule-report.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

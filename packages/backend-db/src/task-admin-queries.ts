@@ -19,6 +19,8 @@ export interface RowFilter {
   finishedAfter: Date | undefined;
   finishedBefore: Date | undefined;
   errorText: string | undefined;
+  uniqueKey: string | undefined;
+  uniqueKeyPrefix: string | undefined;
 }
 
 /** Where the previous page ended: the last row's enqueue time (ms) and id. */
@@ -75,6 +77,14 @@ export async function selectRows(
     const like = dialect === 'postgresql' ? 'ilike' : 'like';
     where.push(`errors ${like} ? escape '\\'`);
     params.push(containsPattern(JSON.stringify(filter.errorText).slice(1, -1)));
+  }
+  if (filter.uniqueKey !== undefined) {
+    where.push('unique_key = ?');
+    params.push(filter.uniqueKey);
+  }
+  if (filter.uniqueKeyPrefix !== undefined) {
+    where.push(`unique_key like ? escape '\\'`);
+    params.push(`${containsPattern(filter.uniqueKeyPrefix).slice(1)}`);
   }
   if (cursor !== null) {
     const at = dbDate(dialect, new Date(cursor.enqueuedAt));
@@ -182,24 +192,4 @@ export async function selectWorkers(
     [backendName, ...workers.map((w) => w.id)],
   );
   return { workers, running };
-}
-
-/** Finished rows per minute since `since`, by status: each minute as epoch ms. */
-export async function selectFinishedPerMinute(
-  em: EntityManager,
-  dialect: DialectName,
-  backendName: string,
-  since: Date,
-): Promise<{ minute: unknown; status: string; n: unknown }[]> {
-  // SQLite keeps milliseconds; PostgreSQL a timestamp. The finished index serves the range.
-  const minute =
-    dialect === 'postgresql'
-      ? `(floor(extract(epoch from finished_at) / 60) * 60000)::bigint`
-      : `(finished_at / 60000) * 60000`;
-  return em.execute(
-    `select ${minute} as minute, status, count(*) as n from ${T} ` +
-      `where status in ('SUCCESSFUL', 'FAILED', 'CANCELLED') and finished_at >= ? and backend_name = ? ` +
-      `group by 1, status order by 1, status`,
-    [dbDate(dialect, since), backendName],
-  );
 }

@@ -13,7 +13,6 @@ import {
   countsByQueueAndStatus,
   DatabaseBackend,
   deleteResult,
-  finishedPerMinute,
   getResultDetail,
   InvalidResultQuery,
   listResults,
@@ -209,30 +208,30 @@ export function taskAdminSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(base).toBeGreaterThan(0);
     });
 
-    it('counts finished results per minute, one entry per minute', async () => {
-      const { ok1, failed } = await fixture();
-      const now = Date.now();
-      const minuteAgo = Math.floor(now / 60_000) * 60_000 - 60_000;
-      await sql(`update ${TASK_RESULT_TABLE} set finished_at = ? where id = ?`, [
-        at(minuteAgo + 1234),
-        ok1.id,
+    it('filters by unique key, exactly or by prefix (LIKE wildcards taken literally)', async () => {
+      const nightly = await adds
+        .using({ uniqueKey: 'schedule:nightly:2026-01-01T00:00:00.000Z' })
+        .enqueue(1, 1);
+      const pct = await adds.using({ uniqueKey: 'schedule:50%_off:x' }).enqueue(2, 2);
+      const plain = await adds.enqueue(3, 3);
+      await adds.using({ uniqueKey: 'schedule:500-off:x' }).enqueue(4, 4);
+      expect(await ids({ uniqueKey: 'schedule:nightly:2026-01-01T00:00:00.000Z' })).toEqual([
+        nightly.id,
       ]);
-      await sql(`update ${TASK_RESULT_TABLE} set finished_at = ? where id = ?`, [
-        at(now - 7_200_000),
-        failed.id,
-      ]);
-      const series = await finishedPerMinute(backend, 60, new Date(now));
-      expect(series).toHaveLength(60);
-      expect(series.at(-1)!.minute.getTime()).toBe(minuteAgo + 60_000);
-      expect(series.at(-2)).toEqual({
-        minute: new Date(minuteAgo),
-        successful: 1,
-        failed: 0,
-        cancelled: 0,
+      expect(await ids({ uniqueKeyPrefix: 'schedule:nightly:' })).toEqual([nightly.id]);
+      expect(await ids({ uniqueKeyPrefix: 'schedule:50%_' })).toEqual([pct.id]);
+      expect(await ids({ uniqueKey: 'nope' })).toEqual([]);
+      const page = await listResults(backend, { taskName: 'admin.adds' });
+      const byId = new Map(page.results.map((r) => [r.id, r.uniqueKey]));
+      expect(byId.get(pct.id)).toBe('schedule:50%_off:x');
+      expect(byId.get(plain.id)).toBeNull();
+      expect((await getResultDetail(backend, nightly.id)).uniqueKey).toBe(
+        'schedule:nightly:2026-01-01T00:00:00.000Z',
+      );
+      await expect(listResults(backend, { uniqueKey: '' })).rejects.toMatchObject({
+        name: 'InvalidResultQuery',
+        option: 'uniqueKey',
       });
-      // ok2 finished just now; the FAILED one two hours ago is outside the window.
-      expect(series.reduce((n, m) => n + m.successful + m.failed + m.cancelled, 0)).toBe(2);
-      await expect(finishedPerMinute(backend, 0)).rejects.toBeInstanceOf(InvalidResultQuery);
     });
 
     it('retries a FAILED result as a new attempt of the same row, keeping its history', async () => {
