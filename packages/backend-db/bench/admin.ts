@@ -14,17 +14,25 @@ import { configureTasks, taskBackends } from '@djtasks/tasks';
 import {
   countsByQueueAndStatus,
   DatabaseBackend,
-  finishedPerMinute,
   listResults,
   migrate,
   openDatabase,
   TASK_RESULT_TABLE as T,
+  taskThroughput,
+  taskTimings,
   type ListResultsOptions,
 } from '../src/index.ts';
 import { dialectOf, readDate, type DialectName } from '../src/dialect.ts';
 import {
+  selectEnqueuedBuckets,
+  selectFinishedBuckets,
+  selectRunPercentiles,
+  selectStartedBuckets,
+  selectWaitPercentiles,
+  type StatsWindow,
+} from '../src/task-admin-stats-queries.ts';
+import {
   selectCounts,
-  selectFinishedPerMinute,
   selectRows,
   type RowCursor,
   type RowFilter,
@@ -56,7 +64,7 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
   if (dialect === 'postgresql') {
     await em.execute(
       `insert into ${T} (${columns}) select lpad(g::text, 32, '0'), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
-        `t, t, t, t, t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1' ` +
+        `t, t, t + (g % 100) * interval '1 ms', t + (g % 100) * interval '1 ms', t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1' ` +
         `from (select g, now() - interval '7 days' + g * (interval '7 days' / ${FINISHED}) as t from generate_series(1, ${FINISHED}) g) s`,
     );
     await em.execute(
@@ -71,7 +79,7 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
     await em.execute(
       `with recursive s(g) as (select 1 union all select g + 1 from s where g < ${FINISHED}) ` +
         `insert into ${T} (${columns}) select printf('%032d', g), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
-        `${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step} + 1000, 1, ` +
+        `${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step} + g % 100, ${start} + g * ${step} + g % 100, ${start} + g * ${step} + 1000, 1, ` +
         `'["worker-' || (g % 10) || '"]', ${errors}, '1' from s`,
     );
     const now = Date.now();
@@ -194,17 +202,41 @@ async function benchmark(dialect: DialectName, database: string): Promise<void> 
     const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
     console.log(`| countsByQueueAndStatus | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`);
   }
-  {
-    const t = await time(() => finishedPerMinute(backend, 60));
-    const seen: { sql: string; params: unknown[] }[] = [];
-    await selectFinishedPerMinute(
-      recording(em, seen),
-      dialect,
-      'default',
-      new Date(Date.now() - 3_600_000),
+  for (const [label, minutes, bucketMinutes] of [
+    ['last hour, per minute', 60, 1],
+    ['last day, per 30 min', 1440, 30],
+  ] as const) {
+    const t = await time(() => taskThroughput(backend, { minutes, bucketMinutes }));
+    console.log(
+      `| taskThroughput, ${label} (3 statements) | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | |`,
     );
-    const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
-    console.log(`| finishedPerMinute(60) | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`);
+    const p = await time(() => taskTimings(backend, { minutes }));
+    console.log(
+      `| taskTimings, ${label.split(',')[0]} (2 statements) | ${p.median.toFixed(1)} | ${p.max.toFixed(1)} | |`,
+    );
+    const until = new Date(Math.ceil(Date.now() / 60_000) * 60_000);
+    const window: StatsWindow = {
+      backendName: 'default',
+      since: new Date(until.getTime() - minutes * 60_000),
+      until,
+      bucketMs: bucketMinutes * 60_000,
+    };
+    for (const [name, select] of [
+      ['enqueued', selectEnqueuedBuckets],
+      ['started', selectStartedBuckets],
+      ['finished', selectFinishedBuckets],
+      ['wait percentiles', selectWaitPercentiles],
+      ['run percentiles', selectRunPercentiles],
+    ] as const) {
+      const seen: { sql: string; params: unknown[] }[] = [];
+      await select(recording(em, seen), dialect, window);
+      const scans = (await plan(em, dialect, seen[0]!.sql, seen[0]!.params))
+        .split(' / ')
+        .filter((line) => /scan|search|index/i.test(line))
+        .map((line) => line.trim())
+        .join(' / ');
+      console.log(`| &nbsp; ${label}: ${name} | | | ${scans} |`);
+    }
   }
   await taskBackends.close();
   configureTasks();

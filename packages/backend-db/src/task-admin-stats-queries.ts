@@ -149,7 +149,7 @@ export interface PercentileRow {
  * The nearest-rank percentiles (the value at rank ceil(p × n / 100)) of the durations that
  * `durations` selects (columns `queue_name`, `ms`), per queue and for all queues together
  * (`queue_name` null). Both databases number the sorted durations with `row_number()`, so the
- * result is the same on each; the sort reads only the window's rows.
+ * result is the same on each; the sort reads only the window's rows, once (the CTE is materialized).
  */
 async function selectPercentiles(
   em: EntityManager,
@@ -157,7 +157,7 @@ async function selectPercentiles(
 ): Promise<PercentileRow[]> {
   const ranks = PERCENTILES.map((p) => `rn = (n * ${p} + 99) / 100`).join(' or ');
   return em.execute<PercentileRow[]>(
-    `with d as (${durations.sql}), ` +
+    `with d as materialized (${durations.sql}), ` +
       `b as (select queue_name, ms from d union all select null, ms from d), ` +
       `r as (select queue_name, ms, row_number() over (partition by queue_name order by ms) as rn, ` +
       `count(*) over (partition by queue_name) as n from b) ` +
