@@ -134,6 +134,8 @@ const NO_FILTER: RowFilter = {
   finishedAfter: undefined,
   finishedBefore: undefined,
   errorText: undefined,
+  uniqueKey: undefined,
+  uniqueKeyPrefix: undefined,
 };
 
 async function benchmark(dialect: DialectName, database: string): Promise<void> {
