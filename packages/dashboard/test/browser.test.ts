@@ -255,9 +255,11 @@ describe('@djtasks/dashboard in Chromium', () => {
       ids.push((await addsTask.using({ uniqueKey: tickKey(schedule, tick) }).enqueue(2, 3)).id);
     }
     await new Worker({ backend, queues: '*', batch: true, startupDelay: false }).run();
+    // As the worker that fired the last tick records it (the live test's worker saw the schedule first).
     const em = await backend.entityManager();
     await em.execute(
-      `insert into ${SCHEDULE_TABLE} (backend_name, name, last_tick_at, last_task_id) values (?, ?, ?, ?)`,
+      `insert into ${SCHEDULE_TABLE} (backend_name, name, last_tick_at, last_task_id) values (?, ?, ?, ?) ` +
+        `on conflict (backend_name, name) do update set last_tick_at = excluded.last_tick_at, last_task_id = excluded.last_task_id`,
       ['default', schedule.name, ticks[1]!.getTime(), ids[1]],
     );
     const page = await newPage(true);
