@@ -49,7 +49,7 @@ export interface Chart {
 
 const WIDTH = 600;
 const HEIGHT = 190;
-const LEFT = 34;
+const LEFT = 40;
 const TOP = 8;
 const BOTTOM = HEIGHT - 22;
 const PLOT = WIDTH - LEFT - 4;
