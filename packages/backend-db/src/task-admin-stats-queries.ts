@@ -135,33 +135,38 @@ export async function selectStartedBuckets(
   );
 }
 
-/** One percentile of one queue (`queue_name` null: every queue together). */
+/**
+ * A duration at one of the percentile ranks, of its queue (`rq` of `nq`) or of all queues
+ * together (`ra` of `na`), or both.
+ */
 export interface PercentileRow {
-  queue_name: string | null;
-  /** How many durations the queue has in the window. */
-  n: unknown;
-  /** The rank (1-based, ascending) of this row's duration. */
-  rn: unknown;
+  queue_name: string;
   ms: unknown;
+  rq: unknown;
+  nq: unknown;
+  ra: unknown;
+  na: unknown;
 }
 
 /**
- * The nearest-rank percentiles (the value at rank ceil(p × n / 100)) of the durations that
- * `durations` selects (columns `queue_name`, `ms`), per queue and for all queues together
- * (`queue_name` null). Both databases number the sorted durations with `row_number()`, so the
- * result is the same on each; the sort reads only the window's rows, once (the CTE is materialized).
+ * The durations at the nearest-rank percentile ranks (rank ceil(p × n / 100) of n, ascending)
+ * of what `durations` selects (columns `queue_name`, `ms`), ranked per queue and over all
+ * queues in one pass: two `row_number()` windows over the window's rows, the same SQL on both
+ * databases, so both give the same answer.
  */
 async function selectPercentiles(
   em: EntityManager,
   durations: { sql: string; params: unknown[] },
 ): Promise<PercentileRow[]> {
-  const ranks = PERCENTILES.map((p) => `rn = (n * ${p} + 99) / 100`).join(' or ');
+  const at = (rank: string, n: string) =>
+    PERCENTILES.map((p) => `${rank} = (${n} * ${p} + 99) / 100`).join(' or ');
   return em.execute<PercentileRow[]>(
-    `with d as materialized (${durations.sql}), ` +
-      `b as (select queue_name, ms from d union all select null, ms from d), ` +
-      `r as (select queue_name, ms, row_number() over (partition by queue_name order by ms) as rn, ` +
-      `count(*) over (partition by queue_name) as n from b) ` +
-      `select queue_name, n, rn, ms from r where ${ranks} order by queue_name, rn`,
+    `with d as (${durations.sql}), ` +
+      `r as (select queue_name, ms, ` +
+      `row_number() over (partition by queue_name order by ms) as rq, ` +
+      `count(*) over (partition by queue_name) as nq, ` +
+      `row_number() over (order by ms) as ra, count(*) over () as na from d) ` +
+      `select queue_name, ms, rq, nq, ra, na from r where ${at('rq', 'nq')} or ${at('ra', 'na')}`,
     durations.params,
   );
 }

@@ -173,12 +173,14 @@ export async function taskThroughput(
   };
 }
 
+/** The percentiles of one queue, or of all (`queue` null), from the rows at their ranks. */
 function percentilesOf(rows: PercentileRow[], queue: string | null): Percentiles {
-  const mine = rows.filter((r) => r.queue_name === queue);
-  const count = mine[0] ? readCount(mine[0].n) : 0;
+  const rank = (r: PercentileRow) => readCount(queue === null ? r.ra : r.rq);
+  const mine = queue === null ? rows : rows.filter((r) => r.queue_name === queue);
+  const count = mine[0] ? readCount(queue === null ? mine[0].na : mine[0].nq) : 0;
   const at = (p: number) => {
-    const rank = Math.ceil((count * p) / 100);
-    const row = mine.find((r) => readCount(r.rn) === rank);
+    const wanted = Math.ceil((count * p) / 100);
+    const row = mine.find((r) => rank(r) === wanted);
     return row ? Number(row.ms) : null;
   };
   const [p50, p95, p99] = PERCENTILES.map(at);
@@ -199,7 +201,7 @@ export async function taskTimings(
   const wait = await selectWaitPercentiles(em, dialect, window);
   const run = await selectRunPercentiles(em, dialect, window);
   const names = new Set<string>();
-  for (const row of [...wait, ...run]) if (row.queue_name !== null) names.add(row.queue_name);
+  for (const row of [...wait, ...run]) names.add(row.queue_name);
   const queues: (string | null)[] = [null, ...[...names].sort()];
   return {
     since: window.since,
