@@ -27,6 +27,8 @@ export interface DashboardOptions {
   pageSize?: number;
   /** How often the task list refreshes itself in the browser, in milliseconds (0: never). @defaultValue 3000 */
   liveIntervalMs?: number;
+  /** A link back to the app, shown at the right of the dashboard's header, e.g. `{ href: '/', label: 'Back to the app' }`. */
+  siteLink?: { href: string; label: string };
 }
 
 /** The dashboard was registered without what it needs (an `authorize` hook, a backend). */
@@ -105,6 +107,18 @@ export async function djtasksDashboard(
       `@djtasks/dashboard: liveIntervalMs must be a whole number of milliseconds, 0 or more (got ${String(liveIntervalMs)}).`,
     );
   }
+  const siteLink = options.siteLink;
+  if (
+    siteLink !== undefined &&
+    (typeof siteLink?.href !== 'string' ||
+      typeof siteLink.label !== 'string' ||
+      !/^(\/(?!\/)|https?:\/\/)/.test(siteLink.href))
+  ) {
+    throw new DashboardConfigurationError(
+      'siteLink',
+      `@djtasks/dashboard: siteLink must be { href, label } with href a path ('/...') or an http(s) URL (got ${JSON.stringify(siteLink)}).`,
+    );
+  }
   const { backend, authorize } = options;
   const base = app.prefix;
   const env = environment();
@@ -133,6 +147,7 @@ export async function djtasksDashboard(
         csrf: csrfToken(request, reply, base || '/'),
         statuses: STATUSES,
         liveIntervalMs,
+        siteLink,
       });
       return reply.type('text/html; charset=utf-8').send(html);
     },

@@ -116,6 +116,27 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
         .register(djtasksDashboard, { prefix: PREFIX, authorize: () => true } as never)
         .ready(),
     ).rejects.toMatchObject({ option: 'backend' });
+    const badLink = Fastify();
+    await expect(
+      badLink
+        .register(djtasksDashboard, {
+          prefix: PREFIX,
+          backend,
+          authorize: () => true,
+          siteLink: { href: 'javascript:alert(1)', label: 'Home' },
+        })
+        .ready(),
+    ).rejects.toMatchObject({ name: 'DashboardConfigurationError', option: 'siteLink' });
+    const linked = Fastify();
+    await linked.register(djtasksDashboard, {
+      prefix: PREFIX,
+      backend,
+      authorize: () => true,
+      siteLink: { href: '/', label: 'Back to the app' },
+    });
+    const home = await linked.inject({ method: 'GET', url: `${PREFIX}/tasks` });
+    expect(home.body).toContain('<a class="site" href="/">Back to the app</a>');
+    await linked.close();
   });
 
   it('answers 404 to an unauthorized request on every dashboard URL, and acts on nothing', async () => {
