@@ -15,6 +15,7 @@ import {
   countsByQueueAndStatus,
   DatabaseBackend,
   listResults,
+  listScheduleResults,
   migrate,
   openDatabase,
   TASK_RESULT_TABLE as T,
@@ -34,6 +35,7 @@ import {
 import {
   selectCounts,
   selectRows,
+  selectRowsByKeyPrefix,
   type RowCursor,
   type RowFilter,
 } from '../src/task-admin-queries.ts';
@@ -60,11 +62,12 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
   const errors = `case when g % 12 = 0 and g % 50 <> 0 then '[{"exceptionClassPath":"Error","message":"boom ' || (g % 1000) || '","traceback":"Error: boom"}]' else '[]' end`;
   const columns =
     'id, status, task_name, queue_name, backend_name, priority, args, available_at, enqueued_at, ' +
-    'started_at, last_attempted_at, finished_at, attempts, worker_ids, errors, return_value';
+    'started_at, last_attempted_at, finished_at, attempts, worker_ids, errors, return_value, unique_key';
   if (dialect === 'postgresql') {
     await em.execute(
       `insert into ${T} (${columns}) select lpad(g::text, 32, '0'), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
-        `t, t, t + (g % 100) * interval '1 ms', t + (g % 100) * interval '1 ms', t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1' ` +
+        `t, t, t + (g % 100) * interval '1 ms', t + (g % 100) * interval '1 ms', t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1', ` +
+        `case when g % 1000 = 0 then 'schedule:bench:' || lpad(g::text, 10, '0') end ` +
         `from (select g, now() - interval '7 days' + g * (interval '7 days' / ${FINISHED}) as t from generate_series(1, ${FINISHED}) g) s`,
     );
     await em.execute(
@@ -80,7 +83,8 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
       `with recursive s(g) as (select 1 union all select g + 1 from s where g < ${FINISHED}) ` +
         `insert into ${T} (${columns}) select printf('%032d', g), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
         `${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step} + g % 100, ${start} + g * ${step} + g % 100, ${start} + g * ${step} + 1000, 1, ` +
-        `'["worker-' || (g % 10) || '"]', ${errors}, '1' from s`,
+        `'["worker-' || (g % 10) || '"]', ${errors}, '1', ` +
+        `case when g % 1000 = 0 then printf('schedule:bench:%010d', g) end from s`,
     );
     const now = Date.now();
     await em.execute(
@@ -182,6 +186,18 @@ async function benchmark(dialect: DialectName, database: string): Promise<void> 
     ['workerId=worker-7', { workerId: 'worker-7' }, { workerId: 'worker-7' }, null],
     ['errorText="boom 999"', { errorText: 'boom 999' }, { errorText: 'boom 999' }, null],
     [
+      'uniqueKey (one row)',
+      { uniqueKey: 'schedule:bench:0000500000' },
+      { uniqueKey: 'schedule:bench:0000500000' },
+      null,
+    ],
+    [
+      'uniqueKeyPrefix (1 row in 1000 keyed)',
+      { uniqueKeyPrefix: 'schedule:bench:' },
+      { uniqueKeyPrefix: 'schedule:bench:' },
+      null,
+    ],
+    [
       'errorText, no match (reads every row)',
       { errorText: 'no such text' },
       { errorText: 'no such text' },
@@ -196,6 +212,23 @@ async function benchmark(dialect: DialectName, database: string): Promise<void> 
     await selectRows(recording(em, seen), dialect, { ...NO_FILTER, ...filter }, rowCursor, 51);
     const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
     console.log(`| ${name} | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`);
+  }
+  {
+    const schedule = { name: 'bench', task: 'bench.task0' };
+    const t = await time(() => listScheduleResults(backend, schedule, 5));
+    const seen: { sql: string; params: unknown[] }[] = [];
+    await selectRowsByKeyPrefix(
+      recording(em, seen),
+      dialect,
+      'default',
+      schedule.task,
+      'schedule:bench:',
+      5,
+    );
+    const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
+    console.log(
+      `| listScheduleResults (5) | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`,
+    );
   }
   {
     const t = await time(() => countsByQueueAndStatus(backend));

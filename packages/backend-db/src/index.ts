@@ -9,6 +9,7 @@ export {
   Djtasks0004Metadata,
   Djtasks0005UniqueKeySchedules,
   Djtasks0006AdminIndexes,
+  Djtasks0008UniqueKeyIndex,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -62,6 +63,7 @@ export {
   type ThroughputBucket,
   type Timings,
 } from './task-admin-stats.ts';
+export { listScheduleResults } from './task-admin-schedules.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { scheduleReport, type ScheduleReport } from './schedule-report.ts';
 export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';

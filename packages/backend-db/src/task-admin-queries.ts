@@ -35,6 +35,49 @@ function containsPattern(text: string): string {
 }
 
 /**
+ * `unique_key` starts with `prefix` (case and LIKE wildcards taken literally), in a form the
+ * key index of migration 0008 serves: PostgreSQL's LIKE on its pattern opclass, SQLite's
+ * range over its binary order (its LIKE ignores ASCII case and would not use the index).
+ */
+function keyPrefix(dialect: DialectName, prefix: string): { sql: string; params: unknown[] } {
+  if (dialect === 'postgresql') {
+    return { sql: `unique_key like ? escape '\\'`, params: [containsPattern(prefix).slice(1)] };
+  }
+  // The smallest string greater than every string that starts with the prefix: the prefix
+  // with its last character's code point one higher.
+  const chars = [...prefix];
+  const last = chars.at(-1)!.codePointAt(0)!;
+  if (last >= 0x10ffff) {
+    return {
+      sql: `unique_key >= ? and substr(unique_key, 1, ?) = ?`,
+      params: [prefix, chars.length, prefix],
+    };
+  }
+  const end = chars.slice(0, -1).join('') + String.fromCodePoint(last + 1);
+  return { sql: `unique_key >= ? and unique_key < ?`, params: [prefix, end] };
+}
+
+/**
+ * Rows of task `taskName` whose unique key starts with `prefix`, greatest key first, at most
+ * `limit`: a schedule's ticks (keyed `schedule:<name>:<ISO tick>`), newest first.
+ */
+export async function selectRowsByKeyPrefix(
+  em: EntityManager,
+  dialect: DialectName,
+  backendName: string,
+  taskName: string,
+  prefix: string,
+  limit: number,
+): Promise<TaskRow[]> {
+  const condition = keyPrefix(dialect, prefix);
+  return em.execute<TaskRow[]>(
+    `select * from ${T} where backend_name = ? and ${condition.sql} and task_name = ? ` +
+      `order by unique_key desc limit ?`,
+    [backendName, ...condition.params, taskName, limit],
+  );
+}
+
+/**
  * Rows newest first (enqueue time, then id, both descending) after `cursor`, at most `limit`.
  * A keyset page: rows inserted meanwhile are newer than any cursor, so they never shift a
  * later page (nothing skipped or repeated). The `(backend_name, enqueued_at, id)` and
@@ -83,8 +126,9 @@ export async function selectRows(
     params.push(filter.uniqueKey);
   }
   if (filter.uniqueKeyPrefix !== undefined) {
-    where.push(`unique_key like ? escape '\\'`);
-    params.push(`${containsPattern(filter.uniqueKeyPrefix).slice(1)}`);
+    const prefix = keyPrefix(dialect, filter.uniqueKeyPrefix);
+    where.push(prefix.sql);
+    params.push(...prefix.params);
   }
   if (cursor !== null) {
     const at = dbDate(dialect, new Date(cursor.enqueuedAt));

@@ -76,6 +76,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
           '0004_metadata',
           '0005_unique_key_schedules',
           '0006_admin_indexes',
+          '0008_unique_key_index',
         ]);
         expect(await migrate(em)).toEqual([]);
 
@@ -138,6 +139,7 @@ describe.each(['sqlite', 'postgresql'] as const)(
           ).toEqual([
             `${TASK_RESULT_TABLE}_enqueued_idx`,
             `${TASK_RESULT_TABLE}_finished_idx`,
+            `${TASK_RESULT_TABLE}_key_enqueued_idx`,
             `${TASK_RESULT_TABLE}_lease_idx`,
             `${TASK_RESULT_TABLE}_queue_enqueued_idx`,
             `${TASK_RESULT_TABLE}_queue_idx`,

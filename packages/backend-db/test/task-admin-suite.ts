@@ -16,6 +16,7 @@ import {
   getResultDetail,
   InvalidResultQuery,
   listResults,
+  listScheduleResults,
   listWorkers,
   retryResult,
   TASK_RESULT_TABLE,
@@ -221,6 +222,21 @@ export function taskAdminSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(await ids({ uniqueKeyPrefix: 'schedule:nightly:' })).toEqual([nightly.id]);
       expect(await ids({ uniqueKeyPrefix: 'schedule:50%_' })).toEqual([pct.id]);
       expect(await ids({ uniqueKey: 'nope' })).toEqual([]);
+      expect(await ids({ uniqueKeyPrefix: 'SCHEDULE:' })).toEqual([]); // case counts
+      // A schedule's ticks, newest tick first (keys end with the ISO tick), whatever the enqueue order.
+      const ticks = ['2026-01-03', '2026-01-01', '2026-01-02'].map((day) =>
+        adds.using({ uniqueKey: `schedule:daily:${day}T00:00:00.000Z` }).enqueue(0, 0),
+      );
+      const [t3, t1, t2] = await Promise.all(ticks);
+      await adds.using({ uniqueKey: 'schedule:dailyish:2026-01-09T00:00:00.000Z' }).enqueue(0, 0);
+      const recent = await listScheduleResults(backend, { name: 'daily', task: 'admin.adds' }, 2);
+      expect(recent.map((r) => r.id)).toEqual([t3!.id, t2!.id]);
+      expect(
+        (await listScheduleResults(backend, { name: 'daily', task: 'admin.adds' })).map(
+          (r) => r.id,
+        ),
+      ).toEqual([t3!.id, t2!.id, t1!.id]);
+      expect(await listScheduleResults(backend, { name: 'daily', task: 'other.task' })).toEqual([]);
       const page = await listResults(backend, { taskName: 'admin.adds' });
       const byId = new Map(page.results.map((r) => [r.id, r.uniqueKey]));
       expect(byId.get(pct.id)).toBe('schedule:50%_off:x');

@@ -6,6 +6,7 @@ import {
   getResultDetail,
   InvalidResultQuery,
   listResults,
+  listScheduleResults,
   listWorkers,
   scheduleReport,
   taskThroughput,
@@ -173,14 +174,9 @@ export function registerPages(app: FastifyInstance, context: DashboardContext): 
     for (const schedule of await scheduleReport(backend)) {
       // A tick's task carries the unique key `schedule:<name>:<tick>`.
       const prefix = `schedule:${schedule.name}:`;
-      const recent = await listResults(backend, {
-        taskName: schedule.task,
-        uniqueKeyPrefix: prefix,
-        limit: 5,
-      });
       schedules.push({
         ...schedule,
-        recent: recent.results,
+        recent: await listScheduleResults(backend, schedule, 5),
         allUrl: `${base}/tasks?${new URLSearchParams({ task: schedule.task, key: `${prefix}*` }).toString()}`,
       });
     }
