@@ -12,6 +12,8 @@ import {
   taskThroughput,
   taskTimings,
   type ResultPage,
+  type Throughput,
+  type Timings,
 } from '@djtasks/backend-db';
 import { failureChart, throughputChart } from './chart.ts';
 import { single, values } from './environment.ts';
@@ -19,8 +21,17 @@ import type { DashboardContext } from './plugin.ts';
 
 /** The windows the overview shows: the last hour per minute, the last day per half hour. */
 const WINDOWS = [
-  { key: 'hour', title: 'Last hour', minutes: 60, bucketMinutes: 1, per: 'minute' },
-  { key: 'day', title: 'Last day', minutes: 1440, bucketMinutes: 30, per: '30 minutes' },
+  { key: 'hour', title: 'Last hour', minutes: 60, bucketMinutes: 1, per: 'minute', cacheMs: 0 },
+  // A day of results can be 100,000s of rows (about a second to read on a big table): its
+  // figures are kept a minute, a thirtieth of one of its buckets.
+  {
+    key: 'day',
+    title: 'Last day',
+    minutes: 1440,
+    bucketMinutes: 30,
+    per: '30 minutes',
+    cacheMs: 60_000,
+  },
 ] as const;
 
 /** The list's filters, as read from the query string. */
@@ -62,6 +73,22 @@ function listUrl(base: string, filters: ListFilters, after?: string): string {
 export function registerPages(app: FastifyInstance, context: DashboardContext): void {
   const { backend, base, pageSize, render, fail } = context;
 
+  const cached = new Map<string, { expires: number; value: Promise<[Throughput, Timings]> }>();
+  /** The throughput and timings of a window, computed at most once per `cacheMs`. */
+  function statsOf(w: (typeof WINDOWS)[number]): Promise<[Throughput, Timings]> {
+    const hit = cached.get(w.key);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const value = (async (): Promise<[Throughput, Timings]> => [
+      await taskThroughput(backend, { minutes: w.minutes, bucketMinutes: w.bucketMinutes }),
+      await taskTimings(backend, { minutes: w.minutes }),
+    ])();
+    if (w.cacheMs > 0) {
+      cached.set(w.key, { expires: Date.now() + w.cacheMs, value });
+      value.catch(() => cached.delete(w.key));
+    }
+    return value;
+  }
+
   app.get('/', async (request, reply) => {
     const [counts, workers] = await Promise.all([
       countsByQueueAndStatus(backend),
@@ -79,11 +106,7 @@ export function registerPages(app: FastifyInstance, context: DashboardContext): 
     }
     const windows = [];
     for (const w of WINDOWS) {
-      const throughput = await taskThroughput(backend, {
-        minutes: w.minutes,
-        bucketMinutes: w.bucketMinutes,
-      });
-      const timings = await taskTimings(backend, { minutes: w.minutes });
+      const [throughput, timings] = await statsOf(w);
       windows.push({
         ...w,
         throughput: throughputChart(throughput),

@@ -207,6 +207,15 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
       ['all queues', '1'],
       ['mail', '1'],
     ]);
+    // A second failure (and the READY add, run by the same worker) shows in the last hour at
+    // once; the last day's figures are kept a minute.
+    await sendsMail.enqueue('bob@example.com');
+    await new Worker({ backend, queues: '*', batch: true, startupDelay: false }).run();
+    const again = (await page(`${PREFIX}/`)).response.body;
+    expect(again.match(/<strong>Failures<\/strong>: [^<]*/g)).toEqual([
+      '<strong>Failures</strong>: 2 failed of 3 run to the end (66.7%)', // the READY add ran too
+      '<strong>Failures</strong>: 1 failed of 1 run to the end (100%)',
+    ]);
     const css = await app.inject({
       method: 'GET',
       url: `${PREFIX}/static/dashboard.css`,
