@@ -135,32 +135,45 @@ export async function selectStartedBuckets(
   );
 }
 
-/**
- * A duration at one of the percentile ranks, of its queue (`rq` of `nq`) or of all queues
- * together (`ra` of `na`), or both.
- */
+/** The percentiles of one queue (`queue` null: all queues together), in the order of {@link PERCENTILES}. */
 export interface PercentileRow {
-  queue_name: string;
-  ms: unknown;
-  rq: unknown;
-  nq: unknown;
-  ra: unknown;
-  na: unknown;
+  queue: string | null;
+  count: number;
+  values: (number | null)[];
 }
 
 /**
- * The durations at the nearest-rank percentile ranks (rank ceil(p × n / 100) of n, ascending)
- * of what `durations` selects (columns `queue_name`, `ms`), ranked per queue and over all
- * queues in one pass: two `row_number()` windows over the window's rows, the same SQL on both
- * databases, so both give the same answer.
+ * The nearest-rank percentiles (the value at rank ceil(p × n / 100) of n, ascending) of the
+ * durations that `durations` selects (columns `queue_name`, `ms`), per queue and for all
+ * queues together. PostgreSQL: `percentile_disc` (the same definition) over grouping sets.
+ * SQLite has no percentile function: two `row_number()` windows rank the durations per queue
+ * and over all in one pass, and only the rows at the wanted ranks come back. The tests check
+ * that both give the same, exact, answers.
  */
 async function selectPercentiles(
   em: EntityManager,
+  dialect: DialectName,
   durations: { sql: string; params: unknown[] },
 ): Promise<PercentileRow[]> {
+  if (dialect === 'postgresql') {
+    const fractions = PERCENTILES.map((p) => p / 100).join(', ');
+    const rows = await em.execute<{ queue_name: string | null; n: unknown; ps: unknown[] }[]>(
+      `with d as (${durations.sql}) select queue_name, count(*) as n, ` +
+        `percentile_disc(array[${fractions}]::float8[]) within group (order by ms) as ps ` +
+        `from d group by grouping sets ((queue_name), ())`,
+      durations.params,
+    );
+    return rows.map((r) => ({
+      queue: r.queue_name,
+      count: Number(r.n),
+      values: PERCENTILES.map((_, k) => (r.ps?.[k] == null ? null : Number(r.ps[k]))),
+    }));
+  }
   const at = (rank: string, n: string) =>
     PERCENTILES.map((p) => `${rank} = (${n} * ${p} + 99) / 100`).join(' or ');
-  return em.execute<PercentileRow[]>(
+  const rows = await em.execute<
+    { queue_name: string; ms: unknown; rq: unknown; nq: unknown; ra: unknown; na: unknown }[]
+  >(
     `with d as (${durations.sql}), ` +
       `r as (select queue_name, ms, ` +
       `row_number() over (partition by queue_name order by ms) as rq, ` +
@@ -169,6 +182,19 @@ async function selectPercentiles(
       `select queue_name, ms, rq, nq, ra, na from r where ${at('rq', 'nq')} or ${at('ra', 'na')}`,
     durations.params,
   );
+  const result = new Map<string | null, PercentileRow>();
+  const put = (queue: string | null, n: number, rank: number, ms: number) => {
+    let row = result.get(queue);
+    if (!row) result.set(queue, (row = { queue, count: n, values: PERCENTILES.map(() => null) }));
+    PERCENTILES.forEach((p, k) => {
+      if (rank === Math.ceil((n * p) / 100)) row.values[k] = ms;
+    });
+  };
+  for (const r of rows) {
+    put(r.queue_name, Number(r.nq), Number(r.rq), Number(r.ms));
+    put(null, Number(r.na), Number(r.ra), Number(r.ms));
+  }
+  return [...result.values()];
 }
 
 /**
@@ -189,7 +215,7 @@ export async function selectWaitPercentiles(
     window,
     `queue_name, ${msBetween(dialect, due, 'started_at')} as ms`,
   );
-  return selectPercentiles(em, rows);
+  return selectPercentiles(em, dialect, rows);
 }
 
 /**
@@ -201,7 +227,7 @@ export async function selectRunPercentiles(
   dialect: DialectName,
   window: StatsWindow,
 ): Promise<PercentileRow[]> {
-  return selectPercentiles(em, {
+  return selectPercentiles(em, dialect, {
     sql:
       `select queue_name, ${msBetween(dialect, 'last_attempted_at', 'finished_at')} as ms from ${T} ` +
       `where ${FINISHED} and finished_at >= ? and finished_at < ? and backend_name = ? ` +

@@ -9,7 +9,6 @@ import type { DatabaseBackend } from './backend.ts';
 import { dialectOf, readCount } from './dialect.ts';
 import { InvalidResultQuery } from './task-admin-errors.ts';
 import {
-  PERCENTILES,
   selectEnqueuedBuckets,
   selectFinishedBuckets,
   selectRunPercentiles,
@@ -173,18 +172,11 @@ export async function taskThroughput(
   };
 }
 
-/** The percentiles of one queue, or of all (`queue` null), from the rows at their ranks. */
+/** The percentiles of one queue, or of all (`queue` null); a window without any: count 0, nulls. */
 function percentilesOf(rows: PercentileRow[], queue: string | null): Percentiles {
-  const rank = (r: PercentileRow) => readCount(queue === null ? r.ra : r.rq);
-  const mine = queue === null ? rows : rows.filter((r) => r.queue_name === queue);
-  const count = mine[0] ? readCount(queue === null ? mine[0].na : mine[0].nq) : 0;
-  const at = (p: number) => {
-    const wanted = Math.ceil((count * p) / 100);
-    const row = mine.find((r) => rank(r) === wanted);
-    return row ? Number(row.ms) : null;
-  };
-  const [p50, p95, p99] = PERCENTILES.map(at);
-  return { count, p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
+  const row = rows.find((r) => r.queue === queue);
+  const [p50, p95, p99] = row?.values ?? [];
+  return { count: row?.count ?? 0, p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
 }
 
 /**
@@ -201,7 +193,7 @@ export async function taskTimings(
   const wait = await selectWaitPercentiles(em, dialect, window);
   const run = await selectRunPercentiles(em, dialect, window);
   const names = new Set<string>();
-  for (const row of [...wait, ...run]) names.add(row.queue_name);
+  for (const row of [...wait, ...run]) if (row.queue !== null) names.add(row.queue);
   const queues: (string | null)[] = [null, ...[...names].sort()];
   return {
     since: window.since,

@@ -218,6 +218,27 @@ export function taskAdminStatsSuite(dialect: 'sqlite' | 'postgresql'): void {
       expect(all!.run).toEqual({ count: 25, p50: 8000, p95: 19000, p99: 20000 });
     });
 
+    it('agrees on the ranks where p × n is a whole number (n = 100 and 200)', async () => {
+      for (let i = 1; i <= 300; i++) {
+        // queue a: runs of 1..100 ms; queue b: 1..200 ms (all: 300 runs).
+        const [queue, ms] = i <= 100 ? ['a', i] : ['b', i - 100];
+        const started = T0 + i * 1000;
+        await insert({
+          status: 'SUCCESSFUL',
+          queue,
+          enqueued: started,
+          started,
+          finished: started + ms,
+        });
+      }
+      const t = await taskTimings(backend, { minutes: 60, now: new Date(NOW) });
+      const run = Object.fromEntries(t.queues.map((q) => [q.queue ?? 'all', q.run]));
+      expect(run['a']).toEqual({ count: 100, p50: 50, p95: 95, p99: 99 });
+      expect(run['b']).toEqual({ count: 200, p50: 100, p95: 190, p99: 198 });
+      // all 300 sorted: 1,1,2,2,...,100,100,101..200; rank 150 = 75, rank 285 = 185, rank 297 = 197.
+      expect(run['all']).toEqual({ count: 300, p50: 75, p95: 185, p99: 197 });
+    });
+
     it('reports an empty window as zero counts and null percentiles', async () => {
       const t = await taskTimings(backend, { minutes: 5 });
       expect(t.queues).toEqual([
