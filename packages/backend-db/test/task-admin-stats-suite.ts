@@ -7,8 +7,8 @@ import {
   TASK_RESULT_TABLE,
   taskThroughput,
   taskTimings,
-  Worker,
 } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
 
 const sleeps = task({ name: 'stats.sleeps' }, async (ms: number) => {
