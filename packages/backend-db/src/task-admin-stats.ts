@@ -181,13 +181,15 @@ function percentilesOf(rows: PercentileRow[], queue: string | null): Percentiles
 
 /**
  * The wait- and run-time percentiles (p50, p95, p99, nearest rank, in milliseconds) of the
- * window ending now (`bucketMinutes` is not used), for all queues together and per queue.
+ * window ending now, for all queues together and per queue. `bucketMinutes` only places the
+ * window's end (the end of the bucket holding now), so that it is the window of
+ * {@link taskThroughput} with the same options.
  */
 export async function taskTimings(
   backend: DatabaseBackend,
   options: StatsWindowOptions = {},
 ): Promise<Timings> {
-  const window = windowOf(backend, { ...options, bucketMinutes: 1 });
+  const window = windowOf(backend, options);
   const em = await forkOf(backend);
   const dialect = dialectOf(em);
   const wait = await selectWaitPercentiles(em, dialect, window);

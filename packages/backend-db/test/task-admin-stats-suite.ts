@@ -201,6 +201,14 @@ export function taskAdminStatsSuite(dialect: 'sqlite' | 'postgresql'): void {
       // 11:00-11:30 holds minutes 0 to 28 of the hour window: 1 + 20 + 1 enqueued, 21 successful.
       const eleven = t.total.find((b) => b.start.getTime() === Date.UTC(2026, 0, 1, 11))!;
       expect([eleven.enqueued, eleven.successful, eleven.cancelled]).toEqual([22, 21, 1]);
+      // taskTimings with the same options has the same window: its waits are of the 29 started.
+      const timings = await taskTimings(backend, {
+        minutes: 1440,
+        bucketMinutes: 30,
+        now: new Date(NOW),
+      });
+      expect([timings.since, timings.until]).toEqual([t.since, t.until]);
+      expect(timings.queues[0]!.wait.count).toBe(29);
     });
 
     it('reports wait- and run-time percentiles (nearest rank) per queue and for all', async () => {

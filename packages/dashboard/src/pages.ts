@@ -21,16 +21,16 @@ import type { DashboardContext } from './plugin.ts';
 
 /** The windows the overview shows: the last hour per minute, the last day per half hour. */
 const WINDOWS = [
-  { key: 'hour', title: 'Last hour', minutes: 60, bucketMinutes: 1, per: 'minute', cacheMs: 0 },
+  { key: 'hour', title: 'Last hour', minutes: 60, bucketMinutes: 1, per: 'minute', cached: false },
   // A day of results can be 100,000s of rows (about a second to read on a big table): its
-  // figures are kept a minute, a thirtieth of one of its buckets.
+  // figures are kept for the plugin's statsCacheMs.
   {
     key: 'day',
     title: 'Last day',
     minutes: 1440,
     bucketMinutes: 30,
     per: '30 minutes',
-    cacheMs: 60_000,
+    cached: true,
   },
 ] as const;
 
@@ -73,18 +73,24 @@ function listUrl(base: string, filters: ListFilters, after?: string): string {
 export function registerPages(app: FastifyInstance, context: DashboardContext): void {
   const { backend, base, pageSize, render, fail } = context;
 
-  const cached = new Map<string, { expires: number; value: Promise<[Throughput, Timings]> }>();
-  /** The throughput and timings of a window, computed at most once per `cacheMs`. */
-  function statsOf(w: (typeof WINDOWS)[number]): Promise<[Throughput, Timings]> {
-    const hit = cached.get(w.key);
+  type Stats = { throughput: Throughput; timings: Timings; computedAt: Date };
+  const cache = new Map<string, { expires: number; value: Promise<Stats> }>();
+  /** The throughput and timings of a window; a cached window's at most once per statsCacheMs. */
+  function statsOf(w: (typeof WINDOWS)[number]): Promise<Stats> {
+    const hit = cache.get(w.key);
     if (hit && hit.expires > Date.now()) return hit.value;
-    const value = (async (): Promise<[Throughput, Timings]> => [
-      await taskThroughput(backend, { minutes: w.minutes, bucketMinutes: w.bucketMinutes }),
-      await taskTimings(backend, { minutes: w.minutes }),
-    ])();
-    if (w.cacheMs > 0) {
-      cached.set(w.key, { expires: Date.now() + w.cacheMs, value });
-      value.catch(() => cached.delete(w.key));
+    const value = (async (): Promise<Stats> => ({
+      computedAt: new Date(),
+      throughput: await taskThroughput(backend, {
+        minutes: w.minutes,
+        bucketMinutes: w.bucketMinutes,
+      }),
+      // The same window as the charts'.
+      timings: await taskTimings(backend, { minutes: w.minutes, bucketMinutes: w.bucketMinutes }),
+    }))();
+    if (w.cached && context.statsCacheMs > 0) {
+      cache.set(w.key, { expires: Date.now() + context.statsCacheMs, value });
+      value.catch(() => cache.delete(w.key));
     }
     return value;
   }
@@ -106,9 +112,10 @@ export function registerPages(app: FastifyInstance, context: DashboardContext): 
     }
     const windows = [];
     for (const w of WINDOWS) {
-      const [throughput, timings] = await statsOf(w);
+      const { throughput, timings, computedAt } = await statsOf(w);
       windows.push({
         ...w,
+        computedAt: w.cached && context.statsCacheMs > 0 ? computedAt : null,
         throughput: throughputChart(throughput),
         failures: failureChart(throughput),
         timings: timings.queues,

@@ -27,6 +27,12 @@ export interface DashboardOptions {
   pageSize?: number;
   /** How often the task list refreshes itself in the browser, in milliseconds (0: never). @defaultValue 3000 */
   liveIntervalMs?: number;
+  /**
+   * How long the overview keeps the last day's figures, in milliseconds (0: read at every
+   * view). A day can hold 100,000s of results, about a second to read on a big table.
+   * @defaultValue 60000
+   */
+  statsCacheMs?: number;
   /** A link back to the app, shown at the right of the dashboard's header, e.g. `{ href: '/', label: 'Back to the app' }`. */
   siteLink?: { href: string; label: string };
 }
@@ -50,6 +56,7 @@ export interface DashboardContext {
   base: string;
   pageSize: number;
   liveIntervalMs: number;
+  statsCacheMs: number;
   /** Render a template (with `base`, the CSRF token and the statuses) as the reply. */
   render: (
     request: FastifyRequest,
@@ -107,6 +114,13 @@ export async function djtasksDashboard(
       `@djtasks/dashboard: liveIntervalMs must be a whole number of milliseconds, 0 or more (got ${String(liveIntervalMs)}).`,
     );
   }
+  const statsCacheMs = options.statsCacheMs ?? 60_000;
+  if (!Number.isInteger(statsCacheMs) || statsCacheMs < 0) {
+    throw new DashboardConfigurationError(
+      'statsCacheMs',
+      `@djtasks/dashboard: statsCacheMs must be a whole number of milliseconds, 0 or more (got ${String(statsCacheMs)}).`,
+    );
+  }
   const siteLink = options.siteLink;
   if (
     siteLink !== undefined &&
@@ -140,6 +154,7 @@ export async function djtasksDashboard(
     base,
     pageSize: options.pageSize ?? 50,
     liveIntervalMs,
+    statsCacheMs,
     render: (request, reply, name, values) => {
       const html = env.render(name, {
         ...values,

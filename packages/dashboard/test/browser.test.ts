@@ -87,6 +87,7 @@ describe('@djtasks/dashboard in Chromium', () => {
       backend,
       authorize: (request) => /(?:^|;\s*)staff=yes(?:;|$)/.test(request.headers.cookie ?? ''),
       liveIntervalMs: 300,
+      statsCacheMs: 0, // the screenshots show the history seeded just before
     });
     origin = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: chromiumPath() });

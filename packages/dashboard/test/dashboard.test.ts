@@ -207,6 +207,15 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
       ['all queues', '1'],
       ['mail', '1'],
     ]);
+    expect(response.body).toMatch(/Last day <small>\(per 30 minutes, UTC; figures as of \d{4}-/);
+    // Each window's percentiles are of the tasks its charts count (the day ends with its half hour).
+    for (const section of response.body.split('<section class="window">').slice(1)) {
+      const started = /(\d+) started/.exec(section)![1];
+      const waits = /<tr class="all">\s*<td>all queues<\/td>\s*<td class="num">(\d+)</.exec(
+        section,
+      )![1];
+      expect(waits).toBe(started);
+    }
     // A second failure (and the READY add, run by the same worker) shows in the last hour at
     // once; the last day's figures are kept a minute.
     await sendsMail.enqueue('bob@example.com');
