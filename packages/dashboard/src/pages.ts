@@ -1,4 +1,4 @@
-/** The dashboard's pages: overview, task list (and its rows alone, for live updates), task page, schedules. */
+/** The dashboard's pages: overview, task list and task page (and their content alone, for live updates), schedules. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TaskResultDoesNotExist, type TaskResultStatus } from '@djtasks/tasks';
 import {
@@ -192,6 +192,19 @@ export function registerPages(app: FastifyInstance, context: DashboardContext): 
     try {
       const detail = await getResultDetail(backend, id);
       return render(request, reply, 'task.njk', { title: `Task ${detail.taskName}`, task: detail });
+    } catch (error) {
+      if (error instanceof TaskResultDoesNotExist)
+        return fail(request, reply, 404, 'No such task result', `No task result '${id}'.`);
+      throw error;
+    }
+  });
+
+  // The task page's content alone, which static/live.js fetches to refresh the page in place.
+  app.get('/tasks/:id/body', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    try {
+      const detail = await getResultDetail(backend, id);
+      return render(request, reply, 'task-body.njk', { task: detail });
     } catch (error) {
       if (error instanceof TaskResultDoesNotExist)
         return fail(request, reply, 404, 'No such task result', `No task result '${id}'.`);

@@ -1,13 +1,14 @@
 /* global document, window, CSS, fetch, setTimeout -- a browser script */
-// Live updates of the dashboard's task list, as a progressive enhancement: the page works
-// without this script (reload to refresh). Every few seconds it fetches the list's rows for the
-// same filters and page (the <tbody data-live> URL) and swaps them in when they changed,
-// keeping the rows the user has checked and the focus. Hand-written (about fifty lines) rather
+// Live updates of the dashboard's task list and task page, as a progressive enhancement: the
+// pages work without this script (reload to refresh). Every few seconds it fetches the content
+// of the page's [data-live] element from its URL (the list's rows for the same filters and
+// page, or the task page's body) and swaps it in when it changed, keeping the rows the user
+// has checked and the focus. Hand-written (about fifty lines) rather
 // than htmx or similar: those would need inline styles or an eval-like setup that the
 // dashboard's Content-Security-Policy forbids, and a dependency for one small job.
 (function () {
   'use strict';
-  var body = document.querySelector('tbody[data-live]');
+  var body = document.querySelector('[data-live]');
   if (!body || !window.fetch) return;
   var url = body.getAttribute('data-live');
   var interval = Number(body.getAttribute('data-live-interval')) || 3000;

@@ -215,7 +215,7 @@ describe('@djtasks/dashboard in Chromium', () => {
     await page.context().close();
   });
 
-  it('updates the list live: a task starts and finishes without a reload, checked rows stay checked', async () => {
+  it('updates the list and the task page live: a task starts and finishes without a reload, checked rows stay checked', async () => {
     const other = await adds(40);
     const page = await newPage(true);
     await page.goto(`${origin}${PREFIX}/tasks?task=dash.waitsForGate,dash.add`);
@@ -226,6 +226,9 @@ describe('@djtasks/dashboard in Chromium', () => {
     const row = page.locator(`tr[data-id="${slow.id}"]`);
     await expect.poll(() => row.count(), { timeout: 30_000, interval: 100 }).toBe(1);
     expect(await row.locator('.status').textContent()).toBe('READY');
+    const taskPage = await newPage(true);
+    await taskPage.goto(`${origin}${PREFIX}/tasks/${slow.id}`);
+    await taskPage.evaluate('window.notReloaded = true');
     const worker = new Worker({ backend, queues: '*', startupDelay: false, pollIntervalMs: 100 });
     const done = worker.run();
     await expect
@@ -240,6 +243,16 @@ describe('@djtasks/dashboard in Chromium', () => {
       .poll(() => row.locator('.status').textContent(), { timeout: 30_000, interval: 100 })
       .toBe('SUCCESSFUL');
     expect(await page.evaluate('window.notReloaded')).toBe(true);
+    // The task page followed too: its status and return value, without a reload.
+    await expect
+      .poll(() => taskPage.locator('.facts .status').textContent(), {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toBe('SUCCESSFUL');
+    expect(await taskPage.locator('pre.code').last().textContent()).toContain('report done');
+    expect(await taskPage.evaluate('window.notReloaded')).toBe(true);
+    await taskPage.context().close();
     expect(await page.getByLabel(`Select ${other.id}`).isChecked()).toBe(true);
     expect(await page.locator('[data-live-status]').textContent()).toMatch(/^Live · updated /);
     await worker.stop();

@@ -150,6 +150,7 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
       '/static/live.js',
       '/tasks/rows',
       '/tasks/rows?status=FAILED',
+      `/tasks/${failed.id}/body`,
       '/schedules',
     ]) {
       const response = await app.inject({ method: 'GET', url: `${PREFIX}${url}` });
@@ -381,7 +382,7 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
     });
     expect(script.statusCode).toBe(200);
     expect(script.headers['content-type']).toContain('text/javascript');
-    expect(script.body).toContain("querySelector('tbody[data-live]')");
+    expect(script.body).toContain("querySelector('[data-live]')");
 
     const rows = await page(`${PREFIX}/tasks/rows?status=FAILED&error=mailbox`);
     expect(rows.response.statusCode).toBe(200);
@@ -400,6 +401,15 @@ describe('@djtasks/dashboard (fastify inject, SQLite)', () => {
     const all = await page(`${PREFIX}/tasks/rows`);
     expect(all.response.body).toContain(`<tr data-id="${failed.id}" data-status="READY">`);
     expect((await page(`${PREFIX}/tasks/rows?status=DONE`)).response.statusCode).toBe(400);
+    // The task page refreshes its body the same way.
+    const taskPage = (await page(`${PREFIX}/tasks/${failed.id}`)).response.body;
+    expect(taskPage).toContain(
+      `<div class="task-body" data-live="${PREFIX}/tasks/${failed.id}/body" data-live-interval="3000">`,
+    );
+    const body = await page(`${PREFIX}/tasks/${failed.id}/body`);
+    expect(body.response.body).not.toContain('<html');
+    expect(body.response.body).toContain('<span class="status s-ready">READY</span>');
+    expect((await page(`${PREFIX}/tasks/nope/body`)).response.statusCode).toBe(404);
   });
 
   it('shows unique keys on the list and task pages and filters by key or key prefix', async () => {
