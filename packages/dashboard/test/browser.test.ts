@@ -312,6 +312,7 @@ describe('@djtasks/dashboard in Chromium', () => {
     ] as const) {
       await page.goto(`${origin}${PREFIX}${path}`);
       await page.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-phone-first-screen.png`) });
       overflows[name] = await overflow();
     }
     // Nothing wider than the screen (wide tables scroll inside their cards), long task names too.
