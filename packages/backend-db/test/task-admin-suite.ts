@@ -1,3 +1,5 @@
+// One suite run on SQLite and PostgreSQL with one shared fixture: every filter, pagination,
+// retry, cancel and delete of the task admin API (hence past 300 lines).
 import type { EntityManager } from '@mikro-orm/sql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {

@@ -1,3 +1,5 @@
+// One Chromium and one app for every browser test, which follow each other's rows (hence past
+// 300 lines).
 /**
  * The dashboard in a real browser (playwright-core driving Debian's Chromium, or CHROMIUM_PATH):
  * a staff user finds a failed task by filter, reads its traceback, retries it and sees it
