@@ -201,7 +201,8 @@ async function benchSqlite(): Promise<void> {
   const file = join(dir, 'tasks.sqlite3');
   try {
     const { configureTasks, taskBackends } = await import('@djtasks/tasks');
-    const { DatabaseBackend, Worker, migrate } = await import('../src/index.ts');
+    const { DatabaseBackend, migrate } = await import('../src/index.ts');
+    const { Worker } = await import('../src/worker.ts');
     const { benchNoop } = await import('./tasks.ts');
     configureTasks({
       backends: {

@@ -3,7 +3,8 @@ import pg from 'pg';
 import { configureTasks, taskBackends } from '@djtasks/tasks';
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
 import { PgBoss } from 'pg-boss';
-import { DatabaseBackend, Worker, migrate } from '../src/index.ts';
+import { DatabaseBackend, migrate } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import { benchNoop, hooks } from './tasks.ts';
 
 export interface BenchSystem {

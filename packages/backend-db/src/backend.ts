@@ -1,3 +1,8 @@
+/**
+ * `DatabaseBackend`: options, validation, enqueue (plain, in bulk, under a unique key),
+ * getResult, cancel, and the listeners in-process workers use. A little over 300 lines: the
+ * backend class is one unit (as Django's backends are), its SQL is in `sql/insert.ts`.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
@@ -25,9 +30,14 @@ import { queueStatsRows, type QueueStats } from './admin-queries.ts';
 import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
-import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
+import {
+  cancelReadyRow,
+  insertRows,
+  insertUniqueRow,
+  requestCancel,
+  selectRow,
+} from './sql/insert.ts';
 import { rowToTaskResult } from './rows.ts';
-import { insertUniqueRow } from './unique-queries.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
 /** Options of {@link DatabaseBackend}: give `orm` or `database`. */

@@ -29,16 +29,27 @@ const FINISHED = `status in ('SUCCESSFUL', 'FAILED', 'CANCELLED')`;
 
 /** Milliseconds between two timestamp columns. */
 function msBetween(dialect: DialectName, from: string, to: string): string {
-  return dialect === 'postgresql'
-    ? `(extract(epoch from (${to} - ${from})) * 1000)::bigint`
-    : `(${to} - ${from})`;
+  switch (dialect) {
+    case 'postgresql':
+      return `(extract(epoch from (${to} - ${from})) * 1000)::bigint`;
+    case 'mysql':
+      return `(timestampdiff(microsecond, ${from}, ${to}) div 1000)`;
+    case 'sqlite':
+      return `(${to} - ${from})`;
+  }
 }
 
 /** The bucket (0, 1, ...) a timestamp column falls in, counted from the window's start. */
 function bucketOf(dialect: DialectName, column: string): string {
-  return dialect === 'postgresql'
-    ? `floor((extract(epoch from ${column}) * 1000 - ?) / ?)::bigint`
-    : `((${column} - ?) / ?)`;
+  switch (dialect) {
+    case 'postgresql':
+      return `floor((extract(epoch from ${column}) * 1000 - ?) / ?)::bigint`;
+    case 'mysql':
+      // UTC DATETIME(6): milliseconds since the epoch without the session time zone's say.
+      return `floor((timestampdiff(microsecond, '1970-01-01', ${column}) div 1000 - ?) / ?)`;
+    case 'sqlite':
+      return `((${column} - ?) / ?)`;
+  }
 }
 
 /** Rows counted per queue, bucket (and status, for finished rows). */
@@ -146,8 +157,9 @@ export interface PercentileRow {
  * The nearest-rank percentiles (the value at rank ceil(p × n / 100) of n, ascending) of the
  * durations that `durations` selects (columns `queue_name`, `ms`), per queue and for all
  * queues together. PostgreSQL: `percentile_disc` (the same definition) over grouping sets.
- * SQLite has no percentile function: two `row_number()` windows rank the durations per queue
- * and over all in one pass, and only the rows at the wanted ranks come back. The tests check
+ * SQLite and MariaDB/MySQL have no such function: `row_number()` windows rank the durations
+ * per queue and over all (SQLite in one pass, MariaDB in two statements), and only the rows at
+ * the wanted ranks come back. The tests check
  * that both give the same, exact, answers.
  */
 async function selectPercentiles(
@@ -169,6 +181,31 @@ async function selectPercentiles(
       values: PERCENTILES.map((_, k) => (r.ps?.[k] == null ? null : Number(r.ps[k]))),
     }));
   }
+  const result = new Map<string | null, PercentileRow>();
+  const put = (queue: string | null, n: number, rank: number, ms: number) => {
+    let row = result.get(queue);
+    if (!row) result.set(queue, (row = { queue, count: n, values: PERCENTILES.map(() => null) }));
+    PERCENTILES.forEach((p, k) => {
+      if (rank === Math.ceil((n * p) / 100)) row.values[k] = ms;
+    });
+  };
+  if (dialect === 'mysql') {
+    // MariaDB (10.11) numbers `row_number() over (order by ms)` wrongly when the same select
+    // also has a window partitioned by queue (it follows that window's order), so each ranking
+    // is its own statement here. `div`: MariaDB's `/` is exact division.
+    const at = PERCENTILES.map((p) => `rk = (n * ${p} + 99) div 100`).join(' or ');
+    for (const over of ['partition by queue_name', ''] as const) {
+      const rows = await em.execute<{ queue_name: string; ms: unknown; rk: unknown; n: unknown }[]>(
+        `with d as (${durations.sql}), ` +
+          `r as (select queue_name, ms, row_number() over (${over} order by ms) as rk, ` +
+          `count(*) over (${over}) as n from d) select queue_name, ms, rk, n from r where ${at}`,
+        durations.params,
+      );
+      for (const r of rows)
+        put(over ? r.queue_name : null, Number(r.n), Number(r.rk), Number(r.ms));
+    }
+    return [...result.values()];
+  }
   const at = (rank: string, n: string) =>
     PERCENTILES.map((p) => `${rank} = (${n} * ${p} + 99) / 100`).join(' or ');
   const rows = await em.execute<
@@ -182,14 +219,6 @@ async function selectPercentiles(
       `select queue_name, ms, rq, nq, ra, na from r where ${at('rq', 'nq')} or ${at('ra', 'na')}`,
     durations.params,
   );
-  const result = new Map<string | null, PercentileRow>();
-  const put = (queue: string | null, n: number, rank: number, ms: number) => {
-    let row = result.get(queue);
-    if (!row) result.set(queue, (row = { queue, count: n, values: PERCENTILES.map(() => null) }));
-    PERCENTILES.forEach((p, k) => {
-      if (rank === Math.ceil((n * p) / 100)) row.values[k] = ms;
-    });
-  };
   for (const r of rows) {
     put(r.queue_name, Number(r.nq), Number(r.rq), Number(r.ms));
     put(null, Number(r.na), Number(r.ra), Number(r.ms));
@@ -207,9 +236,9 @@ export async function selectWaitPercentiles(
   window: StatsWindow,
 ): Promise<PercentileRow[]> {
   const due =
-    dialect === 'postgresql'
-      ? `greatest(enqueued_at, coalesce(run_after, enqueued_at))`
-      : `max(enqueued_at, coalesce(run_after, enqueued_at))`;
+    dialect === 'sqlite'
+      ? `max(enqueued_at, coalesce(run_after, enqueued_at))`
+      : `greatest(enqueued_at, coalesce(run_after, enqueued_at))`;
   const rows = startedRows(
     dialect,
     window,

@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,8 @@ import { configureTasks, type ScheduleConfig } from '@djtasks/tasks';
 import { readDate } from '../src/dialect.ts';
 // Defines test.countRun in this process too, for the worker started in-process.
 import './fixtures/tasks.ts';
-import { DatabaseBackend, SCHEDULE_TABLE, TASK_RESULT_TABLE, Worker } from '../src/index.ts';
+import { DatabaseBackend, SCHEDULE_TABLE, TASK_RESULT_TABLE } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import {
   startWorkerProcess,
   useWorkerDatabase,
@@ -65,7 +67,7 @@ async function stopAll(workers: WorkerProcess[]): Promise<void> {
 }
 
 /** Periodic tasks fired by several worker processes on one database. */
-export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: number): void {
+export function schedulesSuite(dialect: TestDialect, workerCount: number): void {
   describe(`periodic tasks (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
     const everySecond = (extra: Partial<ScheduleConfig> = {}) => ({

@@ -11,7 +11,7 @@ import {
   taskTimings,
 } from '../src/index.ts';
 import { Worker } from '../src/worker.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 const sleeps = task({ name: 'stats.sleeps' }, async (ms: number) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,7 +36,7 @@ interface KnownRow {
 }
 
 /** The statistics of the task admin API (taskThroughput, taskTimings) on known runs. */
-export function taskAdminStatsSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function taskAdminStatsSuite(dialect: TestDialect): void {
   describe(`task admin statistics (${dialect})`, () => {
     let db: ScratchDatabase;
     let backend: DatabaseBackend;

@@ -24,11 +24,11 @@ import {
   TASK_RESULT_TABLE,
   TaskNotRetryable,
   TaskStillRunning,
-  Worker,
   WORKER_TABLE,
   type ListResultsOptions,
 } from '../src/index.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { Worker } from '../src/worker.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 let failNext = true;
 const adds = task({ name: 'admin.adds' }, (a: number, b: number) => a + b);
@@ -38,7 +38,7 @@ const failsOnce = task({ name: 'admin.failsOnce', queueName: 'mail' }, (to: stri
 });
 
 /** The task admin API (listResults, getResultDetail, counts, workers, retry, cancel, delete). */
-export function taskAdminSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function taskAdminSuite(dialect: TestDialect): void {
   describe(`task admin API (${dialect})`, () => {
     let db: ScratchDatabase;
     let backend: DatabaseBackend;

@@ -23,8 +23,8 @@ import {
   openDatabase,
   SCHEDULE_TABLE,
   TASK_RESULT_TABLE,
-  Worker,
 } from '@djtasks/backend-db';
+import { Worker } from '@djtasks/backend-db/worker';
 import { djtasksDashboard } from '../src/index.ts';
 
 const PREFIX = '/admin/tasks';

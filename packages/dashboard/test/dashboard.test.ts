@@ -15,8 +15,8 @@ import {
   retryResult,
   SCHEDULE_TABLE,
   TASK_RESULT_TABLE,
-  Worker,
 } from '@djtasks/backend-db';
+import { Worker } from '@djtasks/backend-db/worker';
 import { CSRF_COOKIE, DashboardConfigurationError, djtasksDashboard } from '../src/index.ts';
 
 const PREFIX = '/admin/tasks';
