@@ -290,7 +290,7 @@ export function renderMarkdown(result: BenchResult): string {
   return out.join('\n');
 }
 
-export function renderConfiguration(result: BenchResult): string {
+export function renderConfiguration(result: Pick<BenchResult, 'systems'>): string {
   return table(
     ['system', 'version', 'configuration', 'documentation followed'],
     result.systems.map((s) => [s.label, s.version, s.configuration, s.docs.join(', ')]),

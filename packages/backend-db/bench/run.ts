@@ -6,8 +6,8 @@
  * README section). `node bench/run.ts --help` lists the options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -26,7 +26,7 @@ const HELP = `node bench/run.ts [options]
   --latency-interval MS time between latency enqueues (default 10)
   --concurrency N       tasks in flight per worker (default 10)
   --drain-cap S         give up on a drain after S seconds (default 120)
-  --out FILE            result file (default bench/results/latest.json)
+  --out FILE            result file (default bench/results/latest.json; with --smoke, one in the temp dir)
   --smoke               tiny sizes for a quick check (500 tasks, 100 one at a time, 20 samples, 1 round)
 Environment: DJTASKS_BENCH_PG_URL, a PostgreSQL URL whose user may create databases
 (default postgresql://postgres@127.0.0.1:5432/postgres).`;
@@ -76,7 +76,13 @@ const conditions = (args.conditions ?? 'fresh,analyzed').split(',').map((c) => {
     throw new Error(`--conditions: 'fresh' or 'analyzed' (got ${c})`);
   return c;
 });
-const out = resolve(args.out ?? fileURLToPath(new URL('./results/latest.json', import.meta.url)));
+// A smoke run must not overwrite the result file the README is made from.
+const out = resolve(
+  args.out ??
+    (smoke
+      ? join(tmpdir(), 'djtasks-bench-smoke.json')
+      : fileURLToPath(new URL('./results/latest.json', import.meta.url))),
+);
 
 async function postgresInfo(): Promise<Pick<BenchResult['meta'], 'postgres' | 'postgresSettings'>> {
   const client = new pg.Client({
