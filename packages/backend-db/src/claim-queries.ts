@@ -1,6 +1,7 @@
 /** The worker's claim: take READY rows (each attempt with its own claim token), undo unstarted claims, look ahead. */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, readDate, readDateOrNull, type DialectName } from './dialect.ts';
+import { claimRowsMysql } from './mysql-queries.ts';
 import { queueWhere, type QueueFilter } from './queries.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T } from './schema.ts';
@@ -62,7 +63,9 @@ export async function claimRows(
     `order by priority desc, available_at, id limit ?`;
   const readyParams = [dbDate(dialect, now), ...where.params, limit];
   let rows: ClaimedRow[];
-  if (dialect === 'postgresql') {
+  if (dialect === 'mysql') {
+    rows = await claimRowsMysql(em, filter, workerId, limit, now, leaseUntil);
+  } else if (dialect === 'postgresql') {
     // Timestamps travel as text so that a release writes back exactly what was there.
     rows = await em.execute<ClaimedRow[]>(
       `with picked as (select id, started_at::text as prev_started_at, ` +

@@ -1,26 +1,46 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MikroORM } from '@mikro-orm/core';
+import { MariaDbDriver } from '@mikro-orm/mariadb';
+import { MySqlDriver } from '@mikro-orm/mysql';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteDriver, type EntityManager } from '@mikro-orm/sql';
+import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import type { ClientConfig } from 'pg';
 import { dialectOf } from './dialect.ts';
 import { DatabaseConfigurationError } from './errors.ts';
+import { MYSQL_SESSION } from './mysql-session.ts';
 import { TaskResultEntity, WorkerEntity } from './schema.ts';
 import { DjtasksSqliteDialect, type SqliteDialectOptions } from './sqlite.ts';
 
 /** How a thread or a LISTEN client opens its own connection to the backend's database. */
 export type ConnectionInfo =
   | { dialect: 'postgresql'; pg: ClientConfig }
+  | { dialect: 'mysql'; mysql: MySqlConnectionConfig }
   | { dialect: 'sqlite'; path: string; busyTimeoutMs: number };
+
+/** How a thread opens its own `mysql2` connection to a MariaDB or MySQL database. */
+export interface MySqlConnectionConfig {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+}
 
 /** The URL schemes (and plain paths) a `database` option may use. */
 export const SUPPORTED_DATABASES =
-  'postgresql://… or postgres://… (PostgreSQL), sqlite:PATH, file:PATH or a plain file path (SQLite)';
+  'postgresql://… or postgres://… (PostgreSQL), mariadb://… (MariaDB 10.6+), mysql://… (MySQL 8), ' +
+  'sqlite:PATH, file:PATH or a plain file path (SQLite)';
 
 /** Whether `database` names a PostgreSQL server (a `postgres://` or `postgresql://` URL). */
 export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//i.test(database);
+}
+
+/** Whether `database` names a MariaDB or MySQL server (a `mariadb://` or `mysql://` URL). */
+export function isMySqlUrl(database: string): boolean {
+  return /^(mariadb|mysql):\/\//i.test(database);
 }
 
 /** The SQLite file path of a `database` option: a path, or `sqlite:` / `file:` before it. */
@@ -35,11 +55,29 @@ export function redactDatabase(database: string): string {
 
 /**
  * Throw {@link DatabaseConfigurationError} for a `database` option djtasks cannot open: a URL
- * scheme other than PostgreSQL's or SQLite's (`mysql://`, a misspelt `postgress://`), or a
- * SQLite database that only one process could see (`:memory:`).
+ * scheme other than PostgreSQL's, MariaDB's, MySQL's or SQLite's (`redis://`, a misspelt
+ * `postgress://`), a MariaDB/MySQL URL without a database name, or a SQLite database that only
+ * one process could see (`:memory:`).
  */
 export function checkDatabaseOption(database: string): void {
   if (isPostgresUrl(database)) return;
+  if (isMySqlUrl(database)) {
+    let name = '';
+    try {
+      name = decodeURIComponent(new URL(database).pathname.replace(/^\//, ''));
+    } catch {
+      // Not a URL at all: said below.
+    }
+    if (name === '' || name.includes('/')) {
+      const shown = redactDatabase(database);
+      throw new DatabaseConfigurationError(
+        shown,
+        `@djtasks/backend-db needs a database name in a MariaDB/MySQL URL, as in ` +
+          `mariadb://user:password@host:3306/tasks (got '${shown}').`,
+      );
+    }
+    return;
+  }
   const shown = redactDatabase(database);
   // Two letters at least: `C:\tasks.db` is a Windows path, not a scheme.
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(database)?.[1];
@@ -72,8 +110,9 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * Open a MikroORM instance for `database`, with the djtasks entities: a PostgreSQL URL, or a
- * SQLite file on Node's built-in `node:sqlite` (WAL, busy timeout, `BEGIN IMMEDIATE`). Throws
+ * Open a MikroORM instance for `database`, with the djtasks entities: a PostgreSQL URL, a
+ * MariaDB or MySQL URL (MikroORM's MariaDB or MySQL driver on `mysql2`, timestamps in UTC), or
+ * a SQLite file on Node's built-in `node:sqlite` (WAL, busy timeout, `BEGIN IMMEDIATE`). Throws
  * {@link DatabaseConfigurationError} for a URL scheme it does not support, or a database that
  * does not exist (unless `createDatabase`).
  */
@@ -108,6 +147,38 @@ export async function openDatabase(
     return orm;
   }
   checkDatabaseOption(database);
+  if (isMySqlUrl(database)) {
+    const mariadb = /^mariadb:/i.test(database);
+    const orm = await MikroORM.init({
+      ...common,
+      driver: mariadb ? MariaDbDriver : MySqlDriver,
+      // mysql2 reads only mysql:// URLs; the scheme says which MikroORM driver to use.
+      clientUrl: database.replace(/^mariadb:/i, 'mysql:'),
+      // Timestamps are DATETIME(6) columns holding UTC: mysql2 writes and reads them as UTC, and
+      // each session's time zone is UTC too, so the server's own clock functions agree.
+      forceUtcTimezone: true,
+      onCreateConnection: async (connection: unknown) => {
+        for (const statement of MYSQL_SESSION) {
+          await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw(statement));
+        }
+      },
+    });
+    try {
+      await orm.em.getConnection().execute('select 1');
+    } catch (error) {
+      if ((error as { errno?: number }).errno === 1049) {
+        await orm.close().catch(() => {});
+        throw new DatabaseConfigurationError(
+          shown,
+          `The ${mariadb ? 'MariaDB' : 'MySQL'} database of ${shown} does not exist. Check its name, or create it: ` +
+            '`djtasks migrate --create-database` (or the backend option createDatabase: true).',
+          { cause: error },
+        );
+      }
+      // Anything else (the server is down, a password is wrong) may pass: queries report it.
+    }
+    return orm;
+  }
   const path = sqlitePath(database);
   if (!existsSync(path)) {
     if (!existsSync(dirname(resolve(path)))) {
@@ -144,6 +215,28 @@ export function connectionInfo(
       path: String(config.get('dbName')),
       busyTimeoutMs: sqlite.busyTimeoutMs ?? 5000,
     };
+  }
+  if (dialectOf(em) === 'mysql') {
+    const mysql: MySqlConnectionConfig = {};
+    const url = config.get('clientUrl');
+    if (typeof url === 'string' && url !== '') {
+      const parsed = new URL(url);
+      mysql.host = parsed.hostname;
+      if (parsed.port !== '') mysql.port = Number(parsed.port);
+      if (parsed.username !== '') mysql.user = decodeURIComponent(parsed.username);
+      if (parsed.password !== '') mysql.password = decodeURIComponent(parsed.password);
+    }
+    const host = config.get('host');
+    if (typeof host === 'string') mysql.host = host;
+    const port = config.get('port');
+    if (typeof port === 'number') mysql.port = port;
+    const user = config.get('user');
+    if (typeof user === 'string') mysql.user = user;
+    const password = config.get('password');
+    if (typeof password === 'string') mysql.password = password;
+    const dbName = config.get('dbName');
+    if (typeof dbName === 'string' && dbName !== '') mysql.database = dbName;
+    return { dialect: 'mysql', mysql };
   }
   const pg: ClientConfig = {};
   const url = config.get('clientUrl');

@@ -2,16 +2,20 @@ import type { EntityManager } from '@mikro-orm/sql';
 import { InvalidTaskBackend } from '@djtasks/tasks';
 import { UnreadableTimestamp } from './errors.ts';
 
-/** The databases djtasks speaks to, each with its own SQL where they differ. */
-export type DialectName = 'postgresql' | 'sqlite';
+/**
+ * The databases djtasks speaks to, each with its own SQL where they differ. `mysql` is the
+ * MySQL family: MariaDB 10.6+ and MySQL 8 (one SQL for both; tested on MariaDB 10.11).
+ */
+export type DialectName = 'postgresql' | 'mysql' | 'sqlite';
 
 /** Tell which database an `EntityManager` talks to; throw for one djtasks does not support. */
 export function dialectOf(em: EntityManager): DialectName {
   const platform = em.getPlatform().constructor.name;
   if (/postgre/i.test(platform)) return 'postgresql';
   if (/sqlite|libsql/i.test(platform)) return 'sqlite';
+  if (/mysql|mariadb/i.test(platform)) return 'mysql';
   throw new InvalidTaskBackend(
-    `@djtasks/backend-db supports PostgreSQL and SQLite; this MikroORM instance uses ${platform}.`,
+    `@djtasks/backend-db supports PostgreSQL, MariaDB, MySQL and SQLite; this MikroORM instance uses ${platform}.`,
   );
 }
 
@@ -22,7 +26,8 @@ export function dbDate(dialect: DialectName, date: Date | null): Date | number |
 }
 
 /**
- * A timestamp read back from a raw query (a `Date`, milliseconds, or PostgreSQL's text form);
+ * A timestamp read back from a raw query (a `Date`, milliseconds, PostgreSQL's text form, or
+ * MariaDB/MySQL's zone-less text form of a UTC DATETIME);
  * throws {@link UnreadableTimestamp} for anything else, such as PostgreSQL's `infinity`
  * (which the driver returns as `Infinity`) or free text in a SQLite column.
  */
@@ -33,7 +38,9 @@ export function readDate(value: unknown): Date | null {
   else if (typeof value === 'number' || typeof value === 'bigint') date = new Date(Number(value));
   else if (typeof value === 'string') {
     if (/^-?\d+$/.test(value)) date = new Date(Number(value));
-    // '2026-11-21 20:58:59.698+00' → ISO 8601
+    // '2026-11-21 20:58:59.698+00' → ISO 8601; MariaDB's '2026-11-21 20:58:59.698000' is UTC.
+    else if (/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/.test(value))
+      date = new Date(`${value.replace(' ', 'T')}Z`);
     else date = new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
   }
   if (date === undefined || Number.isNaN(date.getTime())) throw new UnreadableTimestamp(value);

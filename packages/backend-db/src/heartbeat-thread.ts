@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConnectionInfo } from './connection.ts';
+import type { ConnectionInfo, MySqlConnectionConfig } from './connection.ts';
+import { MYSQL_SESSION } from './mysql-session.ts';
 import { TASK_RESULT_TABLE as T, WORKER_TABLE as W } from './schema.ts';
 
 /** What the thread is started with. */
@@ -112,6 +113,7 @@ async function connect(): Promise<Beat> {
       },
     };
   }
+  if (connection.dialect === 'mysql') return connectMysql(connection.mysql, host);
   const { default: pg } = await import('pg');
   // Time limits so that a connection that silently stopped answering is replaced.
   const limit = Math.max(1000, data.leaseMs);
@@ -160,6 +162,90 @@ async function connect(): Promise<Beat> {
     },
     // `end()` on a connection the server already cut may never settle: do not wait for it.
     close: () => Promise.race([client.end(), sleep(1000)]).then(() => undefined),
+  };
+}
+
+/**
+ * The heartbeat on MariaDB/MySQL, through its own `mysql2` connection. With no `UPDATE …
+ * RETURNING`, the renewal locks the held rows that still run their attempt, renews those, and
+ * commits: the rows it read are the rows it renewed.
+ */
+async function connectMysql(config: MySqlConnectionConfig, host: string): Promise<Beat> {
+  const { workerId, backendName, queues, pid } = data;
+  const mysql = await import('mysql2/promise');
+  // Time limits so that a connection that silently stopped answering is replaced.
+  const timeout = Math.max(1000, data.leaseMs);
+  const client = await mysql.createConnection({
+    ...config,
+    timezone: 'Z',
+    dateStrings: true,
+    connectTimeout: timeout,
+  });
+  client.on('error', () => {});
+  for (const statement of MYSQL_SESSION) await client.query(statement);
+  const query = async <T>(sql: string, values: unknown[]): Promise<T> => {
+    const [rows] = await client.query({ sql, values, timeout });
+    return rows as T;
+  };
+  const inBoth = (attempts: Held[]) =>
+    `id in (${attempts.map(() => '?').join(', ')}) and claim_token in (${attempts.map(() => '?').join(', ')})`;
+  const both = (attempts: Held[]) => [
+    ...attempts.map((a) => a.id),
+    ...attempts.map((a) => a.token),
+  ];
+  return {
+    run: async (leaseUntil, now, attempts) => {
+      const renewed = new Set<string>();
+      if (attempts.length > 0) {
+        await client.beginTransaction();
+        try {
+          // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
+          const rows = await query<{ claim_token: string }[]>(
+            `select claim_token from ${T} where status = 'RUNNING' and ${inBoth(attempts)} for update`,
+            both(attempts),
+          );
+          for (const row of rows) renewed.add(row.claim_token);
+          if (renewed.size > 0) {
+            await query(
+              `update ${T} set lease_expires_at = ? where claim_token in (${[...renewed].map(() => '?').join(', ')})`,
+              [new Date(leaseUntil), ...renewed],
+            );
+          }
+          await client.commit();
+        } catch (error) {
+          await client.rollback().catch(() => {});
+          throw error;
+        }
+      }
+      await query(
+        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) ` +
+          `values (?, ?, ?, ?, ?, ?, ?, ?) on duplicate key update ` +
+          `last_seen_at = values(last_seen_at), last_progress_at = values(last_progress_at)`,
+        [
+          workerId,
+          backendName,
+          host,
+          pid,
+          queues,
+          new Date(now),
+          new Date(now),
+          lastProgress === undefined ? null : new Date(lastProgress),
+        ],
+      );
+      return renewed;
+    },
+    cancelled: async (attempts) => {
+      const rows = await query<{ claim_token: string }[]>(
+        `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null and ${inBoth(attempts)}`,
+        both(attempts),
+      );
+      return new Set(rows.map((row) => row.claim_token));
+    },
+    // `end()` on a connection the server already cut may never settle: do not wait for it.
+    close: async () => {
+      await Promise.race([client.end(), sleep(1000)]).catch(() => {});
+      client.destroy();
+    },
   };
 }
 

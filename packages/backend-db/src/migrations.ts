@@ -69,6 +69,50 @@ function workerTable(ts: string): string {
 )`;
 }
 
+/**
+ * The MariaDB/MySQL task table of 0001: UTC timestamps in DATETIME(6) (microseconds, no zone
+ * conversion), JSON in LONGTEXT (TEXT stops at 64 KB), and a binary collation so that names,
+ * keys and ids compare exactly as on PostgreSQL and SQLite (not case-insensitively).
+ */
+const MYSQL_TASK_TABLE = `create table ${T} (
+  id varchar(64) not null primary key,
+  status varchar(10) not null default 'READY',
+  task_name varchar(255) not null,
+  queue_name varchar(64) not null default 'default',
+  backend_name varchar(64) not null,
+  priority integer not null default 0,
+  args longtext not null,
+  run_after datetime(6) null,
+  available_at datetime(6) not null,
+  enqueued_at datetime(6) not null,
+  started_at datetime(6) null,
+  last_attempted_at datetime(6) null,
+  finished_at datetime(6) null,
+  attempts integer not null default 0,
+  worker_ids longtext not null default ('[]'),
+  errors longtext not null default ('[]'),
+  return_value longtext null,
+  lease_owner varchar(64) null,
+  lease_expires_at datetime(6) null,
+  constraint ${T}_status_check check (status in ('READY', 'RUNNING', 'SUCCESSFUL', 'FAILED')),
+  constraint ${T}_priority_range check (priority between -100 and 100)
+) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`;
+
+/** The table options of every MariaDB/MySQL table djtasks creates. */
+const MYSQL_TABLE_OPTIONS = 'engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin';
+
+/**
+ * The indexes of 0001 on MariaDB/MySQL, which have no partial indexes: the status leads each
+ * one instead, so the claim reads the READY range in claim order (priority descending needs a
+ * descending index part: MariaDB 10.8+, MySQL 8) and recovery the RUNNING range by lease.
+ */
+const MYSQL_INDEXES = [
+  `create index ${T}_ready_idx on ${T} (status, priority desc, available_at, id)`,
+  `create index ${T}_lease_idx on ${T} (status, lease_expires_at)`,
+  `create index ${T}_finished_idx on ${T} (status, finished_at)`,
+  `create index ${T}_queue_idx on ${T} (backend_name, queue_name, status)`,
+];
+
 const INDEXES = [
   // The claim reads only READY rows, in claim order, however many finished rows the table keeps.
   `create index ${T}_ready_idx on ${T} (priority desc, available_at, id) where status = 'READY'`,
@@ -98,6 +142,12 @@ end $$`,
             // A queue table changes fast: keep its planner statistics and dead rows in check.
             `alter table ${T} set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)`,
             `create trigger ${T}_notify after insert on ${T} for each statement execute function djtasks_notify_ready()`,
+          ];
+        case 'mysql':
+          return [
+            MYSQL_TASK_TABLE,
+            `${workerTable('datetime(6)')} ${MYSQL_TABLE_OPTIONS}`,
+            ...MYSQL_INDEXES,
           ];
         case 'sqlite':
           // MikroORM keeps SQLite datetimes as milliseconds in `datetime` columns.
@@ -129,6 +179,14 @@ end $$`,
             `drop index ${T}_finished_idx`,
             finishedIndex,
           ];
+        case 'mysql':
+          // The finished index (status, finished_at) covers CANCELLED already.
+          return [
+            `alter table ${T} drop constraint ${T}_status_check`,
+            `alter table ${T} add constraint ${T}_status_check check (status in (${STATUSES}))`,
+            `alter table ${T} add column cancel_requested_at datetime(6) null`,
+            `alter table ${WORKER_TABLE} add column last_progress_at datetime(6) null`,
+          ];
         case 'sqlite':
           // SQLite cannot change a CHECK constraint: rebuild the table (its documented procedure).
           return [
@@ -148,7 +206,11 @@ end $$`,
     // Task metadata (`result.metadata`): a JSON object of string values set at enqueue, e.g. the
     // trace context that @djtasks/opentelemetry carries from the producer to the worker.
     name: '0004_metadata',
-    up: () => [`alter table ${T} add column metadata text not null default '{}'`],
+    up: (dialect) => [
+      dialect === 'mysql'
+        ? `alter table ${T} add column metadata longtext not null default ('{}')`
+        : `alter table ${T} add column metadata text not null default '{}'`,
+    ],
   },
   {
     // Unique tasks: at most one READY or RUNNING row per backend, task name and unique key,
@@ -159,6 +221,23 @@ end $$`,
     // enqueued once however many workers race for it.
     name: '0005_unique_key_schedules',
     up: (dialect) => {
+      if (dialect === 'mysql') {
+        // No partial unique index: a generated column holds the key only while the row is
+        // READY or RUNNING (NULL otherwise, and NULLs never collide in a unique index).
+        return [
+          `alter table ${T} add column unique_key varchar(255) null`,
+          `alter table ${T} add column unique_active varchar(255) as ` +
+            `(case when status in ('READY', 'RUNNING') then unique_key end) virtual`,
+          `create unique index ${T}_unique_key_idx on ${T} (backend_name, task_name, unique_active)`,
+          `create table ${SCHEDULE_TABLE} (
+  backend_name varchar(64) not null,
+  name varchar(255) not null,
+  last_tick_at datetime(6) not null,
+  last_task_id varchar(64) null,
+  primary key (backend_name, name)
+) ${MYSQL_TABLE_OPTIONS}`,
+        ];
+      }
       const ts = dialect === 'postgresql' ? 'timestamptz' : 'datetime';
       return [
         `alter table ${T} add column unique_key varchar(255) null`,
@@ -190,17 +269,23 @@ end $$`,
  * Apply the djtasks migrations that the database of `target` (an `EntityManager`, e.g. `orm.em`) has not had yet, each in its own
  * transaction, recording them in `djtasks_migrations`. Safe to run from several processes
  * at once. Resolves with the names it applied.
+ *
+ * MariaDB and MySQL commit every DDL statement on its own, so a migration cut halfway cannot
+ * roll back there: each of its statements is recorded as `name#n` once done (and the records
+ * replaced by the name at the end), so the next run goes on from the statement that failed.
  */
 export async function migrate(target: AnyEntityManager | EntityManager): Promise<string[]> {
   const em = target as unknown as EntityManager;
   const dialect = dialectOf(em);
-  const ts = dialect === 'postgresql' ? 'timestamptz' : 'datetime';
+  const ts =
+    dialect === 'postgresql' ? 'timestamptz' : dialect === 'mysql' ? 'datetime(6)' : 'datetime';
   const fork = em.fork();
   await fork.execute(
     `create table if not exists ${MIGRATIONS_TABLE} (name varchar(255) not null primary key, executed_at ${ts} not null)`,
     [],
     'run',
   );
+  if (dialect === 'mysql') return migrateStepByStep(fork);
   const applied: string[] = [];
   for (const migration of DJTASKS_MIGRATIONS) {
     await fork.transactional(async (tem) => {
@@ -223,8 +308,61 @@ export async function migrate(target: AnyEntityManager | EntityManager): Promise
   return applied;
 }
 
+/** How long `migrate()` waits on MariaDB/MySQL for another process that is migrating, in seconds. */
+const MYSQL_LOCK_WAIT_S = 300;
+
+async function migrateStepByStep(em: EntityManager): Promise<string[]> {
+  const applied: string[] = [];
+  // A transaction only to keep one connection: the named lock belongs to the session, and
+  // every DDL statement commits on its own whatever the transaction says.
+  await em.transactional(async (tem) => {
+    const locked = await tem.execute<{ locked: unknown }[]>(
+      `select get_lock('djtasks_migrate', ?) as locked`,
+      [MYSQL_LOCK_WAIT_S],
+    );
+    if (Number(locked[0]?.locked) !== 1) {
+      throw new Error(
+        `djtasks migrate: another process held the migration lock for ${MYSQL_LOCK_WAIT_S} s`,
+      );
+    }
+    try {
+      const rows = await tem.execute<{ name: string }[]>(`select name from ${MIGRATIONS_TABLE}`);
+      const done = new Set(rows.map((row) => row.name));
+      for (const migration of DJTASKS_MIGRATIONS) {
+        if (done.has(migration.name)) continue;
+        for (const [i, statement] of migration.up('mysql').entries()) {
+          const step = `${migration.name}#${i + 1}`;
+          if (done.has(step)) continue;
+          await tem.execute(statement, [], 'run');
+          await tem.execute(
+            `insert into ${MIGRATIONS_TABLE} (name, executed_at) values (?, ?)`,
+            [step, new Date()],
+            'run',
+          );
+        }
+        await tem.execute(
+          `insert into ${MIGRATIONS_TABLE} (name, executed_at) values (?, ?)`,
+          [migration.name, new Date()],
+          'run',
+        );
+        await tem.execute(
+          `delete from ${MIGRATIONS_TABLE} where name like ?`,
+          [`${migration.name}#%`],
+          'run',
+        );
+        applied.push(migration.name);
+      }
+    } finally {
+      await tem.execute(`select release_lock('djtasks_migrate')`);
+    }
+  });
+  return applied;
+}
+
 function platformDialect(driver: { getPlatform(): object }): DialectName {
-  return /postgre/i.test(driver.getPlatform().constructor.name) ? 'postgresql' : 'sqlite';
+  const platform = driver.getPlatform().constructor.name;
+  if (/postgre/i.test(platform)) return 'postgresql';
+  return /mysql|mariadb/i.test(platform) ? 'mysql' : 'sqlite';
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Writing the end of attempts: outcomes of running attempts, and of attempts taken back by recovery, each fenced by its claim token. */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, placeholders, type DialectName } from './dialect.ts';
+import { completeRowsMysql } from './mysql-queries.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T } from './schema.ts';
 
@@ -34,6 +35,7 @@ export async function completeRows(
 ): Promise<Set<string>> {
   const written = new Set<string>();
   if (outcomes.length === 0) return written;
+  if (dialect === 'mysql') return completeRowsMysql(em, outcomes);
   // Every outcome travels in one JSON parameter: one statement whatever the batch size.
   const json = JSON.stringify(
     outcomes.map((o) => ({

@@ -6,6 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, placeholders, type DialectName } from './dialect.ts';
+import { updateReturningRow } from './mysql-queries.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T } from './schema.ts';
 
@@ -115,11 +116,12 @@ export async function cancelReadyRow(
   id: string,
   now: Date,
 ): Promise<TaskRow | undefined> {
-  const rows = await em.execute<TaskRow[]>(
+  const update =
     `update ${T} set status = 'CANCELLED', finished_at = ?, cancel_requested_at = ? ` +
-      `where id = ? and status = 'READY' returning *`,
-    [dbDate(dialect, now), dbDate(dialect, now), id],
-  );
+    `where id = ? and status = 'READY'`;
+  const params = [dbDate(dialect, now), dbDate(dialect, now), id];
+  if (dialect === 'mysql') return updateReturningRow(em, id, update, params);
+  const rows = await em.execute<TaskRow[]>(`${update} returning *`, params);
   return rows[0];
 }
 
@@ -133,11 +135,12 @@ export async function requestCancel(
   id: string,
   now: Date,
 ): Promise<TaskRow | undefined> {
-  const rows = await em.execute<TaskRow[]>(
+  const update =
     `update ${T} set cancel_requested_at = coalesce(cancel_requested_at, ?) ` +
-      `where id = ? and status = 'RUNNING' returning *`,
-    [dbDate(dialect, now), id],
-  );
+    `where id = ? and status = 'RUNNING'`;
+  const params = [dbDate(dialect, now), id];
+  if (dialect === 'mysql') return updateReturningRow(em, id, update, params);
+  const rows = await em.execute<TaskRow[]>(`${update} returning *`, params);
   return rows[0];
 }
 

@@ -7,6 +7,7 @@
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, readDate, type DialectName } from './dialect.ts';
+import { claimTickMysql, insertScheduleMysql } from './mysql-queries.ts';
 import { SCHEDULE_TABLE as S } from './schema.ts';
 
 /** One schedule's row. */
@@ -42,6 +43,7 @@ export async function insertSchedule(
   name: string,
   now: Date,
 ): Promise<void> {
+  if (dialect === 'mysql') return insertScheduleMysql(em, backendName, name, now);
   await em.execute(
     `insert into ${S} (backend_name, name, last_tick_at) values (?, ?, ?) on conflict do nothing`,
     [backendName, name, dbDate(dialect, now)],
@@ -60,6 +62,7 @@ export async function claimTick(
   name: string,
   tick: Date,
 ): Promise<boolean> {
+  if (dialect === 'mysql') return claimTickMysql(em, backendName, name, tick);
   const rows = await em.execute<{ name: string }[]>(
     `update ${S} set last_tick_at = ? ` +
       `where backend_name = ? and name = ? and last_tick_at < ? returning name`,

@@ -4,6 +4,7 @@
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, placeholders, type DialectName } from './dialect.ts';
+import { updateReturningRow } from './mysql-queries.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
 
@@ -57,7 +58,11 @@ export async function selectRows(
   inList('task_name', filter.taskNames);
   if (filter.workerId !== undefined) {
     // The worker of each ended attempt is in the JSON array worker_ids; the running one holds the lease.
-    where.push(`(lease_owner = ? or worker_ids like ? escape '\\')`);
+    where.push(
+      dialect === 'mysql'
+        ? `(lease_owner = ? or worker_ids like ?)`
+        : `(lease_owner = ? or worker_ids like ? escape '\\')`,
+    );
     params.push(filter.workerId, containsPattern(JSON.stringify(filter.workerId)));
   }
   const range = (column: string, op: string, value: Date | undefined) => {
@@ -72,8 +77,10 @@ export async function selectRows(
   if (filter.errorText !== undefined) {
     // Errors are stored as JSON text: match the text as JSON encodes it. SQLite's LIKE ignores
     // ASCII case; on PostgreSQL ILIKE does the same.
-    const like = dialect === 'postgresql' ? 'ilike' : 'like';
-    where.push(`errors ${like} ? escape '\\'`);
+    // MariaDB/MySQL: the table's binary collation compares case, so compare under a
+    // case-insensitive one; a backslash is already LIKE's escape there (and in string literals).
+    if (dialect === 'mysql') where.push(`errors collate utf8mb4_general_ci like ?`);
+    else where.push(`errors ${dialect === 'postgresql' ? 'ilike' : 'like'} ? escape '\\'`);
     params.push(containsPattern(JSON.stringify(filter.errorText).slice(1, -1)));
   }
   if (cursor !== null) {
@@ -113,13 +120,14 @@ export async function retryRow(
   id: string,
   now: Date,
 ): Promise<TaskRow | undefined> {
-  const rows = await em.execute<TaskRow[]>(
+  const update =
     `update ${T} set status = 'READY', available_at = ?, run_after = null, finished_at = null, ` +
-      `return_value = null, lease_owner = null, lease_expires_at = null, claim_token = null, ` +
-      `cancel_requested_at = null ` +
-      `where id = ? and backend_name = ? and status in ('FAILED', 'CANCELLED') returning *`,
-    [dbDate(dialect, now), id, backendName],
-  );
+    `return_value = null, lease_owner = null, lease_expires_at = null, claim_token = null, ` +
+    `cancel_requested_at = null ` +
+    `where id = ? and backend_name = ? and status in ('FAILED', 'CANCELLED')`;
+  const params = [dbDate(dialect, now), id, backendName];
+  if (dialect === 'mysql') return updateReturningRow(em, id, update, params);
+  const rows = await em.execute<TaskRow[]>(`${update} returning *`, params);
   return rows[0];
 }
 
@@ -195,7 +203,10 @@ export async function selectFinishedPerMinute(
   const minute =
     dialect === 'postgresql'
       ? `(floor(extract(epoch from finished_at) / 60) * 60000)::bigint`
-      : `(finished_at / 60000) * 60000`;
+      : dialect === 'mysql'
+        ? // UTC DATETIME: seconds since the epoch without the session time zone's say.
+          `floor(timestampdiff(second, '1970-01-01', finished_at) / 60) * 60000`
+        : `(finished_at / 60000) * 60000`;
   return em.execute(
     `select ${minute} as minute, status, count(*) as n from ${T} ` +
       `where status in ('SUCCESSFUL', 'FAILED', 'CANCELLED') and finished_at >= ? and backend_name = ? ` +

@@ -7,6 +7,7 @@ import type { EntityManager } from '@mikro-orm/sql';
 import { placeholders, type DialectName } from './dialect.ts';
 import { UniqueKeyContention } from './errors.ts';
 import { INSERT_COLUMN_COUNT, INSERT_COLUMNS, pushRowParams, type NewTaskRow } from './queries.ts';
+import { insertUniqueRowMysql, selectKeyHolderMysql } from './mysql-queries.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T } from './schema.ts';
 
@@ -29,6 +30,12 @@ export async function insertUniqueRow(
   uniqueKey: string,
 ): Promise<{ inserted: true } | { inserted: false; holder: TaskRow }> {
   for (let round = 0; round < ROUNDS; round++) {
+    if (dialect === 'mysql') {
+      if (await insertUniqueRowMysql(em, row, uniqueKey)) return { inserted: true };
+      const holder = await selectKeyHolderMysql(em, row.backendName, row.taskName, uniqueKey);
+      if (holder) return { inserted: false, holder };
+      continue;
+    }
     // ON CONFLICT DO NOTHING: a conflicting insert of another transaction makes PostgreSQL wait
     // for it to commit or roll back, so the read below sees the winner.
     const params: unknown[] = [];

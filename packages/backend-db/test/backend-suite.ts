@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseSync } from 'node:sqlite';
 import type { MikroORM } from '@mikro-orm/core';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { EntityManager } from '@mikro-orm/sql';
 import {
@@ -21,11 +22,11 @@ import {
   Worker,
 } from '../src/index.ts';
 import { main } from '../src/cli.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 import { closeGate, gated, gatedStarted, low, openGated, started } from './fixtures/order.ts';
 
 /** In-process tests of the backend and worker against a real database. */
-export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function backendSuite(dialect: TestDialect): void {
   describe(`DatabaseBackend in process (${dialect})`, () => {
     let db: ScratchDatabase;
     let appOrm: MikroORM;
@@ -68,6 +69,17 @@ export function backendSuite(dialect: 'sqlite' | 'postgresql'): void {
           );
         } finally {
           reader.close();
+        }
+      }
+      if (dialect === 'mariadb') {
+        const connection = await mysql.createConnection({
+          uri: db.url.replace(/^mariadb:/, 'mysql:'),
+        });
+        try {
+          const [rows] = await connection.query(`select count(*) as n from ${TASK_RESULT_TABLE}`);
+          return Number((rows as { n: unknown }[])[0]!.n);
+        } finally {
+          await connection.end();
         }
       }
       const client = new pg.Client({ connectionString: db.url });

@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { TaskResultStatus } from '@djtasks/tasks';
 import { BadTaskRow, TASK_RESULT_TABLE } from '../src/index.ts';
@@ -6,25 +7,29 @@ import { RUNS_TABLE } from './fixtures/side-table.ts';
 import { startWorkerProcess, useWorkerDatabase } from './processes.ts';
 
 /** One bad row fails alone: never the worker process, never its batch-mates, never the queue. */
-export function badRowsSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function badRowsSuite(dialect: TestDialect): void {
   describe(`bad rows (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
     const pg = dialect === 'postgresql';
+    const maria = dialect === 'mariadb';
+    /** A timestamp column's damage: PostgreSQL's infinities, MariaDB's zero date, SQLite's free text. */
+    const damage = (pgValue: string, sqliteValue: string) =>
+      pg ? `'${pgValue}'` : maria ? `'0000-00-00 00:00:00'` : `'${sqliteValue}'`;
 
     it('fails each undecodable row with BadTaskRow naming the column, while its batch-mates run', async () => {
       // Every kind of damage, each in its own READY row, claimed in one batch with good rows.
       const bad: Record<string, { column: string; set: string }> = {
         'bad-enqueued-at': {
           column: 'enqueued_at',
-          set: pg ? `enqueued_at = '-infinity'` : `enqueued_at = 'long ago'`,
+          set: `enqueued_at = ${damage('-infinity', 'long ago')}`,
         },
         'bad-run-after': {
           column: 'run_after',
-          set: pg ? `run_after = 'infinity'` : `run_after = 'never'`,
+          set: `run_after = ${damage('infinity', 'never')}`,
         },
         'bad-started-at': {
           column: 'started_at',
-          set: pg ? `started_at = '-infinity'` : `started_at = 'yesterday'`,
+          set: `started_at = ${damage('-infinity', 'yesterday')}`,
         },
         'bad-worker-ids': { column: 'worker_ids', set: `worker_ids = 'worker-1, worker-2'` },
         'bad-errors': { column: 'errors', set: `errors = '[{"oops"'` },
@@ -72,7 +77,7 @@ export function badRowsSuite(dialect: 'sqlite' | 'postgresql'): void {
       await expect(countRun.getResult('bad-enqueued-at')).rejects.toThrow('column enqueued_at');
     });
 
-    it.runIf(pg)(
+    it.runIf(dialect !== 'sqlite')(
       'reports a row with a status this version does not know as a BadTaskRow and never claims it',
       async () => {
         await db.sql(
@@ -109,6 +114,12 @@ export function badRowsSuite(dialect: 'sqlite' | 'postgresql'): void {
         );
         await db.sql(
           `create trigger refuse_outcome before update on ${TASK_RESULT_TABLE} for each row execute function refuse_outcome()`,
+        );
+      } else if (maria) {
+        await db.sql(
+          `create trigger refuse_outcome before update on ${TASK_RESULT_TABLE} for each row begin ` +
+            `if new.return_value = '"refuse me"' then ` +
+            `signal sqlstate '45000' set message_text = 'this return value is refused'; end if; end`,
         );
       } else {
         await db.sql(

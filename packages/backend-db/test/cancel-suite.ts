@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { taskBackends, TaskResultStatus } from '@djtasks/tasks';
 import { DatabaseBackend, status, TASK_RESULT_TABLE } from '../src/index.ts';
@@ -6,7 +7,7 @@ import { RUNS_TABLE } from './fixtures/side-table.ts';
 import { startWorkerProcess, useWorkerDatabase, waitUntil } from './processes.ts';
 
 /** Cancelling from one process a task that a worker process runs or will run. */
-export function cancelSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function cancelSuite(dialect: TestDialect): void {
   describe(`cancellation across processes (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
 

@@ -55,7 +55,7 @@ describe('configuration errors are named and final', () => {
     configureTasks();
   });
 
-  it.each(['mysql://root@127.0.0.1:3306/test', 'postgress://postgres@127.0.0.1/db', 'redis://x'])(
+  it.each(['mssql://sa@127.0.0.1:1433/test', 'postgress://postgres@127.0.0.1/db', 'redis://x'])(
     'refuses %s, listing the supported databases',
     async (database) => {
       configureTasks({
@@ -72,7 +72,7 @@ describe('configuration errors are named and final', () => {
       const cause = (error as Error).cause;
       expect(cause).toBeInstanceOf(DatabaseConfigurationError);
       expect((cause as Error).message).toMatch(
-        /does not support '(mysql|postgress|redis):' databases .*supported: postgresql:\/\//,
+        /does not support '(mssql|postgress|redis):' databases .*supported: postgresql:\/\/.*mariadb:\/\//,
       );
       await expect(openDatabase(database)).rejects.toThrow(DatabaseConfigurationError);
       // The CLI says so and exits 2 at once, instead of retrying forever.
@@ -101,6 +101,16 @@ describe('configuration errors are named and final', () => {
       await dropPgDatabase(name);
     }
   });
+
+  it.each(['mariadb://root@127.0.0.1:3306', 'mysql://root@127.0.0.1:3306/'])(
+    'refuses a MariaDB/MySQL URL without a database name: %s',
+    async (database) => {
+      await expect(openDatabase(database)).rejects.toThrow(
+        /needs a database name in a MariaDB\/MySQL URL/,
+      );
+      expect(await main(['--config', configFile(dir, database), 'worker'])).toBe(2);
+    },
+  );
 
   it('does not create a SQLite file that does not exist, and says so', async () => {
     const file = join(dir, 'missing.sqlite3');

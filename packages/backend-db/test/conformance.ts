@@ -1,10 +1,10 @@
 import { afterAll, beforeAll } from 'vitest';
 import { describeBackendConformance } from '@djtasks/tasks/testing';
 import { DatabaseBackend, Worker } from '../src/index.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 /** Run the backend conformance suite against a scratch database of `dialect`, with an in-process worker. */
-export function conformance(dialect: 'sqlite' | 'postgresql'): void {
+export function conformance(dialect: TestDialect): void {
   let db: ScratchDatabase;
   beforeAll(async () => {
     db = await scratchDatabase(dialect);

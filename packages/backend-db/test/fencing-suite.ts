@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { taskBackends, TaskResultStatus } from '@djtasks/tasks';
@@ -13,7 +14,7 @@ import {
 } from './processes.ts';
 
 /** Fencing by attempt: a worker frozen past its lease can never change a newer attempt's row. */
-export function fencingSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function fencingSuite(dialect: TestDialect): void {
   describe(`fencing by attempt (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
 

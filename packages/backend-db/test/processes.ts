@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { configureTasks, taskBackends } from '@djtasks/tasks';
 import { DatabaseBackend, TASK_RESULT_TABLE } from '../src/index.ts';
 import { createRunsTable, RUNS_TABLE } from './fixtures/side-table.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../bin/djtasks.js', import.meta.url));
 const CONFIG = fileURLToPath(new URL('./fixtures/djtasks.config.ts', import.meta.url));
@@ -91,7 +91,7 @@ export interface WorkerDatabase {
  * Give the calling `describe` a scratch database with the runs side table, a `default`
  * DatabaseBackend on it, empty tables before each test and no worker process left after it.
  */
-export function useWorkerDatabase(dialect: 'sqlite' | 'postgresql'): WorkerDatabase {
+export function useWorkerDatabase(dialect: TestDialect): WorkerDatabase {
   let db: ScratchDatabase | undefined;
   beforeAll(async () => {
     db = await scratchDatabase(dialect);

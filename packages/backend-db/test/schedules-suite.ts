@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,7 @@ async function stopAll(workers: WorkerProcess[]): Promise<void> {
 }
 
 /** Periodic tasks fired by several worker processes on one database. */
-export function schedulesSuite(dialect: 'sqlite' | 'postgresql', workerCount: number): void {
+export function schedulesSuite(dialect: TestDialect, workerCount: number): void {
   describe(`periodic tasks (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
     const everySecond = (extra: Partial<ScheduleConfig> = {}) => ({

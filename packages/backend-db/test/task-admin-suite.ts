@@ -26,7 +26,7 @@ import {
   WORKER_TABLE,
   type ListResultsOptions,
 } from '../src/index.ts';
-import { scratchDatabase, type ScratchDatabase } from './helpers.ts';
+import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 let failNext = true;
 const adds = task({ name: 'admin.adds' }, (a: number, b: number) => a + b);
@@ -36,7 +36,7 @@ const failsOnce = task({ name: 'admin.failsOnce', queueName: 'mail' }, (to: stri
 });
 
 /** The task admin API (listResults, getResultDetail, counts, workers, retry, cancel, delete). */
-export function taskAdminSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function taskAdminSuite(dialect: TestDialect): void {
   describe(`task admin API (${dialect})`, () => {
     let db: ScratchDatabase;
     let backend: DatabaseBackend;

@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { EntityManager } from '@mikro-orm/sql';
@@ -45,7 +46,7 @@ async function enqueueFromProcesses(
 }
 
 /** Unique keys on the database: one READY or RUNNING task per name and key, decided by the database. */
-export function uniqueSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function uniqueSuite(dialect: TestDialect): void {
   describe(`unique tasks (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
     const rows = (key: string) =>

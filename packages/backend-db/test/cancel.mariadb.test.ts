@@ -1,0 +1,4 @@
+import { cancelSuite } from './cancel-suite.ts';
+import { onMariadb } from './helpers.ts';
+
+onMariadb('cancellation', () => cancelSuite('mariadb'));
