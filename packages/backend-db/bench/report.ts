@@ -16,6 +16,7 @@ export interface BenchResult {
     cores: number;
     memoryGb: number;
     postgres?: string;
+    mariadb?: string;
     postgresSettings?: Record<string, string>;
     options: CaseOptions & { rounds: number; conditions: Condition[]; systems: string[] };
     rounds: { round: number; startedAt: string; load: Load }[];
@@ -236,6 +237,7 @@ export function renderMarkdown(result: BenchResult): string {
     `Run of ${meta.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(meta.durationSeconds / 60)} min: ` +
       `${meta.cores} × ${meta.cpuModel}, ${meta.memoryGb} GB RAM, Node ${meta.node}` +
       (meta.postgres ? `, ${meta.postgres}` : '') +
+      (meta.mariadb ? `, ${meta.mariadb}` : '') +
       (meta.postgresSettings
         ? ` (${Object.entries(meta.postgresSettings)
             .map(([k, v]) => `${k}=${v}`)

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { mariadbVersion } from './databases-mariadb.ts';
 import { removeSqliteScratch } from './databases.ts';
 import { load, runCase, type CaseOptions } from './measure.ts';
 import { renderConfiguration, renderMarkdown, type BenchResult } from './report.ts';
@@ -114,6 +115,7 @@ const result: BenchResult = {
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     ...(systems.some((s) => s.database === 'postgresql') ? await postgresInfo() : {}),
+    ...(systems.some((s) => s.database === 'mariadb') ? { mariadb: await mariadbVersion() } : {}),
     options: { ...options, conditions, systems: systems.map((s) => s.id) },
     rounds: [],
   },

@@ -35,6 +35,8 @@ export interface DjtasksVariant {
   database: BenchDatabase;
   /** Tasks claimed ahead of free slots (`--prefetch`); 0 is the default. */
   prefetch: number;
+  /** `--interval` in ms; the default is 1000. */
+  pollIntervalMs?: number;
   measures?: readonly Measure[];
   configuration: string;
 }
@@ -78,6 +80,7 @@ export function djtasksSystem(variant: DjtasksVariant): BenchSystem {
         concurrency,
         prefetch: variant.prefetch,
         startupDelay: false,
+        ...(variant.pollIntervalMs === undefined ? {} : { pollIntervalMs: variant.pollIntervalMs }),
       }).start();
       return Promise.resolve({
         async stop() {
