@@ -6,9 +6,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import type { BenchDatabase } from './databases.ts';
+import { databasePrefix, type BenchDatabase } from './databases.ts';
 
-const ADMIN_URL = process.env['DJTASKS_BENCH_MARIADB_URL'] ?? 'mariadb://root@127.0.0.1:3306/';
+const adminUrl = (): string =>
+  process.env['DJTASKS_BENCH_MARIADB_URL'] ?? 'mariadb://root@127.0.0.1:3306/';
 
 function connect(location: string, database = true): Promise<mysql.Connection> {
   const url = new URL(location);
@@ -47,16 +48,16 @@ async function tables(c: mysql.Connection): Promise<string[]> {
 export const mariadb: BenchDatabase = {
   kind: 'mariadb',
   async fresh(name) {
-    const db = `djtasks_bench_${name.replace(/[^a-z0-9]/g, '_')}`;
+    const db = `${databasePrefix()}${name.replace(/[^a-z0-9]/g, '_')}`;
     await withConnection(
-      ADMIN_URL,
+      adminUrl(),
       async (c) => {
         await c.query(`drop database if exists ${db}`);
         await c.query(`create database ${db} character set utf8mb4 collate utf8mb4_bin`);
       },
       false,
     );
-    const url = new URL(ADMIN_URL);
+    const url = new URL(adminUrl());
     url.pathname = `/${db}`;
     return url.href;
   },
@@ -73,7 +74,7 @@ export const mariadb: BenchDatabase = {
   async settle(location) {
     const name = databaseName(location);
     await withConnection(
-      ADMIN_URL,
+      adminUrl(),
       async (c) => {
         const deadline = Date.now() + 15_000;
         while (Date.now() < deadline) {
@@ -91,7 +92,7 @@ export const mariadb: BenchDatabase = {
   },
   async commits() {
     return withConnection(
-      ADMIN_URL,
+      adminUrl(),
       async (c) => {
         const [rows] = await c.query<mysql.RowDataPacket[]>(
           "show global status like 'Handler_commit'",
@@ -120,7 +121,7 @@ export const mariadb: BenchDatabase = {
   },
   async drop(location) {
     await withConnection(
-      ADMIN_URL,
+      adminUrl(),
       (c) => c.query(`drop database if exists \`${databaseName(location)}\``),
       false,
     );
@@ -130,7 +131,7 @@ export const mariadb: BenchDatabase = {
 /** The server's version string, e.g. `MariaDB 10.11.6`. */
 export async function mariadbVersion(): Promise<string> {
   return withConnection(
-    ADMIN_URL,
+    adminUrl(),
     async (c) => {
       const [rows] = await c.query<mysql.RowDataPacket[]>('select version() as v');
       return `MariaDB ${String(rows[0]?.['v']).split('-')[0]}`;

@@ -36,8 +36,13 @@ export interface BenchDatabase {
   drop(location: string): Promise<void>;
 }
 
-const ADMIN_URL =
+/** The server the harness creates its PostgreSQL databases on. */
+export const postgresAdminUrl = (): string =>
   process.env['DJTASKS_BENCH_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** Databases made by the harness are named this plus the system id (tests use their own prefix). */
+export const databasePrefix = (): string =>
+  process.env['DJTASKS_BENCH_DB_PREFIX'] ?? 'djtasks_bench_';
 
 async function withClient<T>(url: string, f: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -54,12 +59,12 @@ const databaseName = (location: string) => decodeURIComponent(new URL(location).
 export const postgresql: BenchDatabase = {
   kind: 'postgresql',
   async fresh(name) {
-    const db = `djtasks_bench_${name.replace(/[^a-z0-9]/g, '_')}`;
-    await withClient(ADMIN_URL, async (client) => {
+    const db = `${databasePrefix()}${name.replace(/[^a-z0-9]/g, '_')}`;
+    await withClient(postgresAdminUrl(), async (client) => {
       await client.query(`drop database if exists ${db} with (force)`);
       await client.query(`create database ${db}`);
     });
-    const url = new URL(ADMIN_URL);
+    const url = new URL(postgresAdminUrl());
     url.pathname = `/${db}`;
     return url.href;
   },
@@ -81,7 +86,7 @@ export const postgresql: BenchDatabase = {
   },
   async settle(location) {
     const name = databaseName(location);
-    await withClient(ADMIN_URL, async (client) => {
+    await withClient(postgresAdminUrl(), async (client) => {
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline) {
         const { rows } = await client.query<{ n: string }>(
@@ -97,7 +102,7 @@ export const postgresql: BenchDatabase = {
   },
   async commits(location) {
     // Read from the admin database, so this query is not counted in the measured one.
-    return withClient(ADMIN_URL, async (client) => {
+    return withClient(postgresAdminUrl(), async (client) => {
       const { rows } = await client.query<{ n: string }>(
         'select xact_commit as n from pg_stat_database where datname = $1',
         [databaseName(location)],
@@ -130,7 +135,7 @@ export const postgresql: BenchDatabase = {
     };
   },
   async drop(location) {
-    await withClient(ADMIN_URL, (client) =>
+    await withClient(postgresAdminUrl(), (client) =>
       client.query(`drop database if exists ${databaseName(location)} with (force)`),
     );
   },

@@ -222,11 +222,12 @@ const table = (header: string[], rows: string[][]): string =>
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
 
-/** Did every measured goal hold under `condition`? (undefined when none was measured) */
-export function goalsMet(result: BenchResult, condition: Condition): boolean[] {
-  return GOALS.map((g) => judge(result, g, condition).met).filter(
-    (m): m is boolean => m !== undefined,
-  );
+/** Each issue-12 goal under `condition`: met, not met, or (met undefined) not measured. */
+export function goalResults(
+  result: BenchResult,
+  condition: Condition,
+): { goal: string; met?: boolean; text: string }[] {
+  return GOALS.map((g) => ({ goal: g.text, ...judge(result, g, condition) }));
 }
 
 export function renderMarkdown(result: BenchResult): string {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { mariadbVersion } from './databases-mariadb.ts';
-import { removeSqliteScratch } from './databases.ts';
+import { postgresAdminUrl, removeSqliteScratch } from './databases.ts';
 import { load, runCase, type CaseOptions } from './measure.ts';
 import { renderConfiguration, renderMarkdown, type BenchResult } from './report.ts';
 import { DATABASES, SYSTEMS, systemById } from './systems/index.ts';
@@ -86,10 +86,7 @@ const out = resolve(
 );
 
 async function postgresInfo(): Promise<Pick<BenchResult['meta'], 'postgres' | 'postgresSettings'>> {
-  const client = new pg.Client({
-    connectionString:
-      process.env['DJTASKS_BENCH_PG_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
-  });
+  const client = new pg.Client({ connectionString: postgresAdminUrl() });
   await client.connect();
   try {
     const version = (await client.query<{ server_version: string }>('show server_version')).rows[0]!
