@@ -210,9 +210,14 @@ function judge(
     rounds.length > 1
       ? `; by round ${format(Math.min(...rounds), 2)}–${format(Math.max(...rounds), 2)}×`
       : '';
-  const versus =
-    typeof goal.theirs === 'number' ? '' : ` (${format(a, 0)} vs ${format(b, 0)}/s${range})`;
-  return { met, text: `${met ? 'met' : 'not met'}: ${format(ratio, 2)}×${versus}` };
+  const verdict = met ? 'met' : 'not met';
+  if (typeof goal.theirs === 'number') {
+    return { met, text: `${verdict}: ${format(a, 0)}/s (goal ${format(b, 0)}/s)` };
+  }
+  return {
+    met,
+    text: `${verdict}: ${format(ratio, 2)}× (${format(a, 0)} vs ${format(b, 0)}/s${range})`,
+  };
 }
 
 const table = (header: string[], rows: string[][]): string =>
@@ -244,7 +249,7 @@ export function renderMarkdown(result: BenchResult): string {
             .map(([k, v]) => `${k}=${v}`)
             .join(', ')})`
         : '') +
-      `. ${meta.options.rounds} rounds, systems interleaved (order rotated each round); ` +
+      `. ${meta.options.rounds} round${meta.options.rounds === 1 ? '' : 's'}, systems interleaved (order rotated each round); ` +
       `${meta.options.tasks.toLocaleString('en-US')} tasks per bulk enqueue and drain, ` +
       `${meta.options.oneAtATime.toLocaleString('en-US')} enqueued one at a time, concurrency ${meta.options.concurrency}, ` +
       `${meta.options.latencySamples} latency samples every ${meta.options.latencyIntervalMs} ms. ` +
