@@ -4,6 +4,7 @@
  * `run.ts` prints it; `render-readme.ts` puts it in the package README.
  */
 import type { CaseResult, CaseOptions, Condition, Load } from './measure.ts';
+import type { Limits } from './limits.ts';
 import type { BenchSystem } from './systems/types.ts';
 
 export interface BenchResult {
@@ -26,6 +27,8 @@ export interface BenchResult {
     'id' | 'label' | 'family' | 'database' | 'version' | 'configuration' | 'docs' | 'measures'
   >[];
   cases: CaseResult[];
+  /** With `--limits`: the machine's single-row commit rates. */
+  limits?: Limits;
 }
 
 type Metric =
@@ -280,6 +283,20 @@ export function renderMarkdown(result: BenchResult): string {
       out.push(
         `- ${c.system}, ${c.condition}, round ${c.round}: autovacuum ran ${c.maintenanceRuns} time(s) on its tables.`,
       );
+  }
+  if (result.limits) {
+    const pgRates = result.limits.postgresqlCommitsPerSecond
+      .map(
+        (l) => `${format(l.perSecond, 0)}/s with ${l.clients} client${l.clients === 1 ? '' : 's'}`,
+      )
+      .join(', ');
+    const sqliteRates = result.limits.sqliteCommitsPerSecond
+      .map((l) => `${format(l.perSecond, 0)}/s with synchronous=${l.synchronous}`)
+      .join(', ');
+    out.push(
+      '',
+      `Single-row commits on this machine (the ceiling of one-at-a-time enqueues): PostgreSQL ${pgRates} (pgbench); SQLite WAL ${sqliteRates} (node:sqlite).`,
+    );
   }
   out.push(
     '',

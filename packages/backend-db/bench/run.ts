@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { mariadbVersion } from './databases-mariadb.ts';
 import { postgresAdminUrl, removeSqliteScratch } from './databases.ts';
+import { measureLimits } from './limits.ts';
 import { load, runCase, type CaseOptions } from './measure.ts';
 import { renderConfiguration, renderMarkdown, type BenchResult } from './report.ts';
 import { DATABASES, SYSTEMS, systemById } from './systems/index.ts';
@@ -28,6 +29,7 @@ const HELP = `node bench/run.ts [options]
   --concurrency N       tasks in flight per worker (default 10)
   --drain-cap S         give up on a drain after S seconds (default 120)
   --out FILE            result file (default bench/results/latest.json; with --smoke, one in the temp dir)
+  --limits              also measure single-row commits/s (pgbench; node:sqlite), ~12 s
   --smoke               tiny sizes for a quick check (500 tasks, 100 one at a time, 20 samples, 1 round)
 Environment: DJTASKS_BENCH_PG_URL, a PostgreSQL URL whose user may create databases
 (default postgresql://postgres@127.0.0.1:5432/postgres).`;
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     'drain-cap': { type: 'string' },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    limits: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -144,6 +147,10 @@ console.error(
     `${options.tasks} tasks per drain; results to ${out}`,
 );
 try {
+  if (args.limits) {
+    result.limits = await measureLimits();
+    save();
+  }
   for (let round = 1; round <= options.rounds; round++) {
     result.meta.rounds.push({ round, startedAt: new Date().toISOString(), load: load() });
     // Rotate the order each round, so no system always runs first (or right after another).
