@@ -1,7 +1,7 @@
 /** The admin commands' SQL: prune finished results, report the queue and its workers. */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, readCount, readDateOrNull, type DialectName } from './dialect.ts';
-import { queueWhere } from './queries.ts';
+import { queueWhere } from './sql/queue-filter.ts';
 import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
 
 /** What `prune` deletes. */

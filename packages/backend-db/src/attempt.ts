@@ -10,9 +10,9 @@ import {
   sendTransitionSignal,
 } from '@djtasks/tasks/backend';
 import type { DatabaseBackend } from './backend.ts';
-import type { ClaimedRow } from './claim-queries.ts';
+import type { ClaimedRow } from './sql/claim.ts';
 import { badRowOutcome, outcomeOf, type Completer } from './completer.ts';
-import type { AttemptOutcome } from './outcome-queries.ts';
+import type { AttemptOutcome } from './sql/complete.ts';
 import { BadTaskRow, rowToTaskResult } from './rows.ts';
 
 /** Thrown from `persist` when the row no longer runs the attempt: stops the lifecycle before its signal. */

@@ -25,9 +25,14 @@ import { queueStatsRows, type QueueStats } from './admin-queries.ts';
 import { checkDatabaseOption, openDatabase } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import { newTaskId } from './ids.ts';
-import { cancelReadyRow, insertRows, requestCancel, selectRow } from './queries.ts';
+import {
+  cancelReadyRow,
+  insertRows,
+  insertUniqueRow,
+  requestCancel,
+  selectRow,
+} from './sql/insert.ts';
 import { rowToTaskResult } from './rows.ts';
-import { insertUniqueRow } from './unique-queries.ts';
 import type { SqliteDialectOptions } from './sqlite.ts';
 
 /** Options of {@link DatabaseBackend}: give `orm` or `database`. */

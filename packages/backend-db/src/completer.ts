@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/sql';
 import { TaskError, TaskResultStatus, type TaskResult } from '@djtasks/tasks';
 import { getTaskLogger, taskResultToData } from '@djtasks/tasks/backend';
 import type { DialectName } from './dialect.ts';
-import { completeRows, type AttemptOutcome } from './outcome-queries.ts';
+import { completeRows, type AttemptOutcome } from './sql/complete.ts';
 import { readErrors, readWorkerIds, type TaskRow } from './rows.ts';
 
 interface Pending {

@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MikroORM } from '@mikro-orm/core';
-import { MariaDbDriver } from '@mikro-orm/mariadb';
-import { MySqlDriver } from '@mikro-orm/mysql';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteDriver, type EntityManager } from '@mikro-orm/sql';
 import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import type { ClientConfig } from 'pg';
@@ -129,6 +126,8 @@ export async function openDatabase(
     ensureDatabase: createDatabase,
   };
   if (isPostgresUrl(database)) {
+    // Loaded only for PostgreSQL: an app on SQLite never loads `pg`.
+    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
     const orm = await MikroORM.init({ ...common, driver: PostgreSqlDriver, clientUrl: database });
     try {
       await orm.em.getConnection().execute('select 1');
@@ -149,9 +148,13 @@ export async function openDatabase(
   checkDatabaseOption(database);
   if (isMySqlUrl(database)) {
     const mariadb = /^mariadb:/i.test(database);
+    // Loaded only for MariaDB/MySQL, as `pg` only for PostgreSQL.
+    const driver = mariadb
+      ? (await import('@mikro-orm/mariadb')).MariaDbDriver
+      : (await import('@mikro-orm/mysql')).MySqlDriver;
     const orm = await MikroORM.init({
       ...common,
-      driver: mariadb ? MariaDbDriver : MySqlDriver,
+      driver,
       // mysql2 reads only mysql:// URLs; the scheme says which MikroORM driver to use.
       clientUrl: database.replace(/^mariadb:/i, 'mysql:'),
       // Timestamps are DATETIME(6) columns holding UTC: mysql2 writes and reads them as UTC, and

@@ -47,6 +47,16 @@ export function readDate(value: unknown): Date | null {
   return date;
 }
 
+/**
+ * {@link readDate} as epoch milliseconds, without a `Date` when the database already gave a
+ * number (SQLite always; PostgreSQL for the columns djtasks reads, see `sql/columns.ts`).
+ */
+export function readMillis(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (value === null || value === undefined) return null;
+  return readDate(value)!.getTime();
+}
+
 /** {@link readDate}, or null for a value it cannot read. */
 export function readDateOrNull(value: unknown): Date | null {
   try {

@@ -12,7 +12,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionInfo, MySqlConnectionConfig } from './connection.ts';
 import { MYSQL_SESSION } from './mysql-session.ts';
-import { TASK_RESULT_TABLE as T, WORKER_TABLE as W } from './schema.ts';
+import {
+  LOCK_HELD,
+  RENEW_HELD,
+  RENEW_LEASES,
+  SELECT_CANCELLED,
+  WORKER_SEEN,
+} from './sql/heartbeat.ts';
+import { sqlOf } from './sql/statement.ts';
 
 /** What the thread is started with. */
 export interface HeartbeatData {
@@ -70,19 +77,9 @@ async function connect(): Promise<Beat> {
   if (connection.dialect === 'sqlite') {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(connection.path, { timeout: connection.busyTimeoutMs });
-    // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
-    const renew = db.prepare(
-      `update ${T} set lease_expires_at = ? where status = 'RUNNING' and id in (select value from json_each(?)) ` +
-        `and claim_token in (select value from json_each(?)) returning claim_token`,
-    );
-    const cancelled = db.prepare(
-      `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null ` +
-        `and id in (select value from json_each(?)) and claim_token in (select value from json_each(?))`,
-    );
-    const seen = db.prepare(
-      `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) values (?, ?, ?, ?, ?, ?, ?, ?) ` +
-        `on conflict (id) do update set last_seen_at = excluded.last_seen_at, last_progress_at = excluded.last_progress_at`,
-    );
+    const renew = db.prepare(sqlOf(RENEW_LEASES, 'sqlite'));
+    const cancelled = db.prepare(sqlOf(SELECT_CANCELLED, 'sqlite'));
+    const seen = db.prepare(sqlOf(WORKER_SEEN, 'sqlite'));
     return {
       run: (leaseUntil, now, attempts) => {
         if (!existsSync(connection.path)) {
@@ -97,7 +94,7 @@ async function connect(): Promise<Beat> {
           ) as { claim_token: string }[];
           for (const row of rows) renewed.add(row.claim_token);
         }
-        seen.run(workerId, backendName, host, pid, queues, now, now, lastProgress ?? null);
+        seen.run(workerId, backendName, host, pid, queues, now, lastProgress ?? null);
         return Promise.resolve(renewed);
       },
       cancelled: (attempts) => {
@@ -129,18 +126,17 @@ async function connect(): Promise<Beat> {
     run: async (leaseUntil, now, attempts) => {
       const renewed = new Set<string>();
       if (attempts.length > 0) {
-        // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
-        const result = await client.query<{ claim_token: string }>(
-          `update ${T} set lease_expires_at = $1 where status = 'RUNNING' and id = any($2) and claim_token = any($3) ` +
-            `returning claim_token`,
-          [new Date(leaseUntil), attempts.map((a) => a.id), attempts.map((a) => a.token)],
-        );
+        const result = await client.query<{ claim_token: string }>({
+          name: RENEW_LEASES.name,
+          text: sqlOf(RENEW_LEASES, 'postgresql'),
+          values: [new Date(leaseUntil), attempts.map((a) => a.id), attempts.map((a) => a.token)],
+        });
         for (const row of result.rows) renewed.add(row.claim_token);
       }
-      await client.query(
-        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) values ($1, $2, $3, $4, $5, $6, $6, $7) ` +
-          `on conflict (id) do update set last_seen_at = excluded.last_seen_at, last_progress_at = excluded.last_progress_at`,
-        [
+      await client.query({
+        name: WORKER_SEEN.name,
+        text: sqlOf(WORKER_SEEN, 'postgresql'),
+        values: [
           workerId,
           backendName,
           host,
@@ -149,15 +145,15 @@ async function connect(): Promise<Beat> {
           new Date(now),
           lastProgress === undefined ? null : new Date(lastProgress),
         ],
-      );
+      });
       return renewed;
     },
     cancelled: async (attempts) => {
-      const result = await client.query<{ claim_token: string }>(
-        `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null ` +
-          `and id = any($1) and claim_token = any($2)`,
-        [attempts.map((a) => a.id), attempts.map((a) => a.token)],
-      );
+      const result = await client.query<{ claim_token: string }>({
+        name: SELECT_CANCELLED.name,
+        text: sqlOf(SELECT_CANCELLED, 'postgresql'),
+        values: [attempts.map((a) => a.id), attempts.map((a) => a.token)],
+      });
       return new Set(result.rows.map((row) => row.claim_token));
     },
     // `end()` on a connection the server already cut may never settle: do not wait for it.
@@ -187,29 +183,19 @@ async function connectMysql(config: MySqlConnectionConfig, host: string): Promis
     const [rows] = await client.query({ sql, values, timeout });
     return rows as T;
   };
-  const inBoth = (attempts: Held[]) =>
-    `id in (${attempts.map(() => '?').join(', ')}) and claim_token in (${attempts.map(() => '?').join(', ')})`;
-  const both = (attempts: Held[]) => [
-    ...attempts.map((a) => a.id),
-    ...attempts.map((a) => a.token),
-  ];
+  const held = (attempts: Held[]) => JSON.stringify(attempts);
   return {
     run: async (leaseUntil, now, attempts) => {
       const renewed = new Set<string>();
       if (attempts.length > 0) {
         await client.beginTransaction();
         try {
-          // A token is unique to its attempt, so matching ids and tokens as two sets is exact.
-          const rows = await query<{ claim_token: string }[]>(
-            `select claim_token from ${T} where status = 'RUNNING' and ${inBoth(attempts)} for update`,
-            both(attempts),
-          );
+          const rows = await query<{ claim_token: string }[]>(sqlOf(LOCK_HELD, 'mysql'), [
+            held(attempts),
+          ]);
           for (const row of rows) renewed.add(row.claim_token);
           if (renewed.size > 0) {
-            await query(
-              `update ${T} set lease_expires_at = ? where claim_token in (${[...renewed].map(() => '?').join(', ')})`,
-              [new Date(leaseUntil), ...renewed],
-            );
+            await query(sqlOf(RENEW_HELD, 'mysql'), [held(attempts), new Date(leaseUntil)]);
           }
           await client.commit();
         } catch (error) {
@@ -217,28 +203,22 @@ async function connectMysql(config: MySqlConnectionConfig, host: string): Promis
           throw error;
         }
       }
-      await query(
-        `insert into ${W} (id, backend_name, hostname, pid, queues, started_at, last_seen_at, last_progress_at) ` +
-          `values (?, ?, ?, ?, ?, ?, ?, ?) on duplicate key update ` +
-          `last_seen_at = values(last_seen_at), last_progress_at = values(last_progress_at)`,
-        [
-          workerId,
-          backendName,
-          host,
-          pid,
-          queues,
-          new Date(now),
-          new Date(now),
-          lastProgress === undefined ? null : new Date(lastProgress),
-        ],
-      );
+      await query(sqlOf(WORKER_SEEN, 'mysql'), [
+        workerId,
+        backendName,
+        host,
+        pid,
+        queues,
+        new Date(now),
+        new Date(now),
+        lastProgress === undefined ? null : new Date(lastProgress),
+      ]);
       return renewed;
     },
     cancelled: async (attempts) => {
-      const rows = await query<{ claim_token: string }[]>(
-        `select claim_token from ${T} where status = 'RUNNING' and cancel_requested_at is not null and ${inBoth(attempts)}`,
-        both(attempts),
-      );
+      const rows = await query<{ claim_token: string }[]>(sqlOf(SELECT_CANCELLED, 'mysql'), [
+        held(attempts),
+      ]);
       return new Set(rows.map((row) => row.claim_token));
     },
     // `end()` on a connection the server already cut may never settle: do not wait for it.

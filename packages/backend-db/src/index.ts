@@ -1,4 +1,9 @@
-/** A database backend for djtasks on MikroORM 7: SQLite or PostgreSQL, with a worker. */
+/**
+ * A database backend for djtasks on MikroORM 7 (SQLite or PostgreSQL): what an app needs to
+ * enqueue, read results and administer. The worker is its own entry point,
+ * `@djtasks/backend-db/worker`, so that enqueue-only code never loads it (nor its heartbeat
+ * thread, nor `pg` on SQLite).
+ */
 export { DatabaseBackend, enqueueThrough, type DatabaseBackendOptions } from './backend.ts';
 export { openDatabase, type ConnectionInfo } from './connection.ts';
 export {
@@ -9,6 +14,7 @@ export {
   Djtasks0004Metadata,
   Djtasks0005UniqueKeySchedules,
   Djtasks0006AdminIndexes,
+  Djtasks0007ClaimIndexes,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -56,4 +62,4 @@ export {
 } from './task-admin.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { scheduleReport, type ScheduleReport } from './schedule-report.ts';
-export { Worker, type WorkerOptions, type WorkerSummary } from './worker.ts';
+export type { WorkerOptions, WorkerSummary } from './worker-options.ts';

@@ -263,6 +263,33 @@ end $$`,
       `create index ${T}_queue_enqueued_idx on ${T} (backend_name, queue_name, status, enqueued_at, id)`,
     ],
   },
+  {
+    // Plans that do not depend on statistics (see sql/claim.ts): each claim filters on exactly
+    // the leading columns of one partial index in claim order, so that a planner without
+    // statistics (a table right after a burst, before autovacuum analyzed it) has no index to
+    // prefer that would need a sort of every READY row. Recovery reads expired leases of one
+    // backend in lease order the same way. The indexes they replace would only compete.
+    name: '0007_claim_indexes',
+    up: (dialect) =>
+      dialect === 'mysql'
+        ? [
+            // No partial indexes: the status follows the columns the claim compares for equality.
+            `create index ${T}_ready_queue_idx on ${T} (backend_name, queue_name, status, priority desc, available_at, id)`,
+            `create index ${T}_ready_backend_idx on ${T} (backend_name, status, priority desc, available_at, id)`,
+            `create index ${T}_running_idx on ${T} (backend_name, status, lease_expires_at)`,
+            `drop index ${T}_ready_idx on ${T}`,
+            `drop index ${T}_queue_idx on ${T}`,
+            `drop index ${T}_lease_idx on ${T}`,
+          ]
+        : [
+            `create index ${T}_ready_queue_idx on ${T} (backend_name, queue_name, priority desc, available_at, id) where status = 'READY'`,
+            `create index ${T}_ready_backend_idx on ${T} (backend_name, priority desc, available_at, id) where status = 'READY'`,
+            `create index ${T}_running_idx on ${T} (backend_name, lease_expires_at) where status = 'RUNNING'`,
+            `drop index ${T}_ready_idx`,
+            `drop index ${T}_queue_idx`,
+            `drop index ${T}_lease_idx`,
+          ],
+  },
 ];
 
 /**
@@ -430,6 +457,16 @@ export class Djtasks0006AdminIndexes extends Migration {
 
   override up(): void {
     const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0006_admin_indexes')!;
+    for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
+  }
+}
+
+/** The claim and recovery indexes, as a MikroORM migration; after {@link Djtasks0006AdminIndexes}. */
+export class Djtasks0007ClaimIndexes extends Migration {
+  override name = 'Djtasks0007ClaimIndexes';
+
+  override up(): void {
+    const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0007_claim_indexes')!;
     for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
   }
 }

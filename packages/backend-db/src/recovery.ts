@@ -11,7 +11,7 @@ import { badRowOutcome, outcomeOf } from './completer.ts';
 import type { DatabaseBackend } from './backend.ts';
 import { readDateOrNull, type DialectName } from './dialect.ts';
 import { describeValue } from './errors.ts';
-import { completeRecovered, selectAbandoned } from './outcome-queries.ts';
+import { completeRecovered, selectAbandoned } from './sql/recover.ts';
 import { BadTaskRow, readErrors, rowToTaskResult, type TaskRow } from './rows.ts';
 
 /** What a recovery pass did. */

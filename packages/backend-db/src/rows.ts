@@ -16,7 +16,7 @@ import {
   type TaskErrorData,
   type TaskResultData,
 } from '@djtasks/tasks/backend';
-import { readDate } from './dialect.ts';
+import { readMillis } from './dialect.ts';
 import { BadTaskRow, describeValue } from './errors.ts';
 
 export { BadTaskRow } from './errors.ts';
@@ -79,9 +79,9 @@ function parseArray(row: TaskRow, column: JsonColumn): unknown[] {
 function dateColumn(
   row: TaskRow,
   column: 'run_after' | 'enqueued_at' | 'started_at' | 'last_attempted_at' | 'finished_at',
-): Date | null {
+): number | null {
   try {
-    return readDate(row[column]);
+    return readMillis(row[column]);
   } catch (error) {
     throw new BadTaskRow(row.id, column, (error as Error).message, { cause: error });
   }
@@ -179,8 +179,6 @@ function parseMetadata(row: TaskRow): Record<string, string> {
   }
 }
 
-const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());
-
 /**
  * The wire codec's data of a row: the database's own encodings (timestamps, JSON text) are
  * decoded here, column by column. A RUNNING row's worker ids end with the worker holding its lease.
@@ -195,13 +193,13 @@ export function rowToData(row: TaskRow): TaskResultData {
     taskName: row.task_name,
     priority: Number(row.priority),
     queueName: row.queue_name,
-    runAfter: ms(dateColumn(row, 'run_after')),
+    runAfter: dateColumn(row, 'run_after'),
     backend: row.backend_name,
     status: status as TaskResultStatus,
-    enqueuedAt: ms(dateColumn(row, 'enqueued_at')),
-    startedAt: ms(dateColumn(row, 'started_at')),
-    finishedAt: ms(dateColumn(row, 'finished_at')),
-    lastAttemptedAt: ms(dateColumn(row, 'last_attempted_at')),
+    enqueuedAt: dateColumn(row, 'enqueued_at'),
+    startedAt: dateColumn(row, 'started_at'),
+    finishedAt: dateColumn(row, 'finished_at'),
+    lastAttemptedAt: dateColumn(row, 'last_attempted_at'),
     args: parseArray(row, 'args') as JsonValue[],
     errors: parseArray(row, 'errors') as TaskErrorData[],
     workerIds: workerIds as string[],

@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import { getRegisteredTask, nextTick } from '@djtasks/tasks/backend';
 import type { DatabaseBackend } from './backend.ts';
-import { selectSchedules } from './schedule-queries.ts';
+import { selectSchedules } from './sql/schedule.ts';
 import { TASK_RESULT_TABLE } from './schema.ts';
 
 /** One schedule as `djtasks schedules` reports it. */

@@ -17,7 +17,7 @@ import {
 } from '@djtasks/tasks/backend';
 import { enqueueThrough, type DatabaseBackend } from './backend.ts';
 import type { DialectName } from './dialect.ts';
-import { claimTick, insertSchedule, recordTickTask, selectSchedules } from './schedule-queries.ts';
+import { claimTick, insertSchedule, recordTickTask, selectSchedules } from './sql/schedule.ts';
 
 /** The longest a worker waits between two looks at its schedules. */
 const MAX_WAIT_MS = 1000;
@@ -83,7 +83,8 @@ export async function runSchedules(options: ScheduleLoopOptions): Promise<void> 
           if (options.stopping()) return;
           const fired = await fireTick(options, schedule, task, tick);
           if (fired)
-            log.info(
+            // One line per tick is noise at info level (every second for a per-second schedule).
+            log.debug(
               `worker ${workerId}: schedule '${schedule.name}' enqueued its tick ${tick.toISOString()} as ${fired}`,
             );
           last = tick;

@@ -4,7 +4,7 @@
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, placeholders, type DialectName } from './dialect.ts';
-import { updateReturningRow } from './mysql-queries.ts';
+import { updateReturningRow } from './mysql-returning.ts';
 import type { TaskRow } from './rows.ts';
 import { TASK_RESULT_TABLE as T, WORKER_TABLE } from './schema.ts';
 

@@ -3,6 +3,20 @@ import { randomId } from '@djtasks/tasks/backend';
 import type { DatabaseBackend } from './backend.ts';
 import { InvalidWorkerOptions } from './errors.ts';
 
+/**
+ * The defaults of a worker, shared by the `Worker` class and the `djtasks worker` command
+ * (which shows them in its help).
+ */
+export const WORKER_DEFAULTS = {
+  backend: 'default',
+  queues: ['default'] as readonly string[],
+  concurrency: 10,
+  prefetch: 0,
+  pollIntervalMs: 1000,
+  leaseMs: 30_000,
+  abortGraceMs: 5000,
+} as const;
+
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
   /** The backend (or its alias) whose tasks to run. @defaultValue "default" */
@@ -73,6 +87,9 @@ export interface ResolvedWorkerOptions {
   lowWater: number;
   pollIntervalMs: number;
   leaseMs: number;
+  abortGraceMs: number;
+  queues: readonly string[] | '*';
+  excludeQueues: readonly string[];
 }
 
 /** Validate `options`, throwing `InvalidWorkerOptions` naming the first bad one. */
@@ -83,25 +100,35 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
       `Worker: workerId must be 1 to 64 characters (got '${workerId}').`,
     );
   }
-  const concurrency = positive('concurrency', options.concurrency, 10);
+  const concurrency = positive('concurrency', options.concurrency, WORKER_DEFAULTS.concurrency);
   if (!Number.isInteger(concurrency)) {
     throw new InvalidWorkerOptions(
       `Worker: concurrency must be a whole number (got ${concurrency}).`,
     );
   }
   // Off by default: a prefetched task of a worker that dies is charged an attempt it never ran.
-  const prefetch = options.prefetch ?? 0;
+  const prefetch = options.prefetch ?? WORKER_DEFAULTS.prefetch;
   if (!Number.isInteger(prefetch) || prefetch < 0) {
     throw new InvalidWorkerOptions(
       `Worker: prefetch must be a whole number, 0 or more (got ${prefetch}).`,
     );
   }
   const capacity = concurrency + prefetch;
-  const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000, true);
-  const leaseMs = positive('leaseMs', options.leaseMs, 30_000);
+  const pollIntervalMs = positive(
+    'pollIntervalMs',
+    options.pollIntervalMs,
+    WORKER_DEFAULTS.pollIntervalMs,
+    true,
+  );
+  const leaseMs = positive('leaseMs', options.leaseMs, WORKER_DEFAULTS.leaseMs);
   if (options.maxTasks !== undefined) positive('maxTasks', options.maxTasks, 1);
-  if (options.abortGraceMs !== undefined) positive('abortGraceMs', options.abortGraceMs, 0, true);
-  const queues = options.queues ?? ['default'];
+  const abortGraceMs = positive(
+    'abortGraceMs',
+    options.abortGraceMs,
+    WORKER_DEFAULTS.abortGraceMs,
+    true,
+  );
+  const queues = options.queues ?? WORKER_DEFAULTS.queues;
   if (options.excludeQueues?.length && queues !== '*') {
     throw new InvalidWorkerOptions("Worker: excludeQueues can only be used with queues: '*'.");
   }
@@ -116,6 +143,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     lowWater: Math.max(1, Math.floor(capacity / 2)),
     pollIntervalMs,
     leaseMs,
+    abortGraceMs,
+    queues,
+    excludeQueues: options.excludeQueues ?? [],
   };
 }
 

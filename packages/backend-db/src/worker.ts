@@ -1,63 +1,50 @@
+/**
+ * The `Worker` (entry point `@djtasks/backend-db/worker`): runs the tasks of a
+ * `DatabaseBackend`. It claims ready rows in batches (when: `claim-schedule.ts`; the SQL:
+ * `sql/claim.ts`), runs each through the one task lifecycle (`attempt.ts`), writes outcomes in
+ * batches (`completer.ts`), renews its leases from a heartbeat thread (`heartbeat.ts`), takes
+ * back tasks of dead workers (`maintenance.ts`), fires periodic tasks (`scheduler.ts`), and
+ * wakes on LISTEN/NOTIFY (PostgreSQL), on enqueues in this process, or by polling.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/sql';
-import { InvalidTaskBackend, TaskCancelled, taskBackends, WorkerLost } from '@djtasks/tasks';
+import { InvalidTaskBackend, taskBackends } from '@djtasks/tasks';
 import { getTaskLogger } from '@djtasks/tasks/backend';
 import { DatabaseBackend } from './backend.ts';
-import { AttemptFenced, runClaimedAttempt, type RunningAttempt } from './attempt.ts';
+import { ClaimSchedule } from './claim-schedule.ts';
 import { Completer } from './completer.ts';
-import { connectionInfo } from './connection.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
-import { Heartbeat } from './heartbeat.ts';
-import { ReadyListener } from './listener.ts';
-import {
-  claimRows,
-  compareClaimOrder,
-  nextAvailableAt,
-  releaseRows,
-  type ClaimedRow,
-} from './claim-queries.ts';
-import type { QueueFilter } from './queries.ts';
+import type { Heartbeat } from './heartbeat.ts';
+import { LocalQueue } from './local-queue.ts';
 import { recoverAbandoned } from './recovery.ts';
-import { backendSchedules, runSchedules } from './scheduler.ts';
-import { runMaintenance } from './maintenance.ts';
-import { resolveWorkerOptions, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
+import { RunningAttempts } from './running-attempts.ts';
+import { backendSchedules } from './scheduler.ts';
+import { claimRows, nextAvailableAt, releaseRows, type ClaimedRow } from './sql/claim.ts';
+import type { QueueFilter } from './sql/queue-filter.ts';
+import {
+  resolveWorkerOptions,
+  type ResolvedWorkerOptions,
+  type WorkerOptions,
+  type WorkerSummary,
+} from './worker-options.ts';
+import { startWorkerServices } from './worker-services.ts';
 
-export type { WorkerOptions, WorkerSummary } from './worker-options.ts';
+export { WORKER_DEFAULTS, type WorkerOptions, type WorkerSummary } from './worker-options.ts';
 
-/**
- * Runs the tasks of a `DatabaseBackend`: claims ready rows in batches (up to the free
- * concurrency slots), runs each through the one task lifecycle, writes outcomes in batches,
- * renews its leases from a heartbeat thread, takes back tasks of dead workers, and wakes on
- * LISTEN/NOTIFY (PostgreSQL), on enqueues in this process, or by polling.
- */
+/** Runs the tasks of a `DatabaseBackend` until stopped; see the module comment. */
 export class Worker {
   readonly workerId: string;
   readonly #options: WorkerOptions;
-  readonly #concurrency: number;
-  /** Running plus locally queued tasks at most: concurrency + prefetch. */
-  readonly #capacity: number;
-  readonly #pollIntervalMs: number;
-  readonly #leaseMs: number;
-  readonly #lowWater: number;
+  readonly #resolved: ResolvedWorkerOptions;
   readonly #abortController = new AbortController();
   readonly #stopController = new AbortController();
   /** Claimed rows not started yet, in claim order. */
-  #queued: ClaimedRow[] = [];
-  /**
-   * Attempts whose function is running, by claim token: what `concurrency` limits. Everything
-   * the worker keeps about an attempt is keyed by its token, so a late end of an older attempt
-   * of the same task (after a freeze) cannot touch a newer one.
-   */
-  readonly #inFlight = new Map<string, RunningAttempt>();
-  /** Tasks not yet settled (function running or outcome being stored). */
-  readonly #settling = new Set<Promise<void>>();
+  readonly #queued = new LocalQueue();
+  #attempts: RunningAttempts | undefined;
   #backend: DatabaseBackend | undefined;
+  #filter: QueueFilter | undefined;
   #stopping = false;
-  #mayHaveWork = true;
-  #wakeSeq = 0;
-  #wakeUp: (() => void) | undefined;
-  #nextDueAt = Number.POSITIVE_INFINITY;
-  #scheduling: Promise<void> | undefined;
+  #schedule: ClaimSchedule | undefined;
   #claimed = 0;
   #released = 0;
   #running: Promise<WorkerSummary> | undefined;
@@ -66,13 +53,8 @@ export class Worker {
 
   constructor(options: WorkerOptions = {}) {
     this.#options = options;
-    const resolved = resolveWorkerOptions(options);
-    this.workerId = resolved.workerId;
-    this.#concurrency = resolved.concurrency;
-    this.#capacity = resolved.capacity;
-    this.#lowWater = resolved.lowWater;
-    this.#pollIntervalMs = resolved.pollIntervalMs;
-    this.#leaseMs = resolved.leaseMs;
+    this.#resolved = resolveWorkerOptions(options);
+    this.workerId = this.#resolved.workerId;
   }
 
   /** The backend this worker runs tasks of (resolved from its alias on start). */
@@ -107,9 +89,7 @@ export class Worker {
 
   /** Stop claiming, let running tasks finish and their outcomes be stored, then resolve. */
   async stop(): Promise<WorkerSummary | undefined> {
-    this.#stopping = true;
-    this.#stopController.abort();
-    this.#wake(false);
+    this.#stopNow();
     return this.#running;
   }
 
@@ -118,113 +98,89 @@ export class Worker {
    * `abortGraceMs` are released (READY or FAILED per their attempts) so other workers can go on.
    */
   async abort(): Promise<WorkerSummary | undefined> {
-    this.#stopping = true;
     this.#abortController.abort(new Error(`worker ${this.workerId} is shutting down`));
-    this.#stopController.abort();
-    this.#wake(false);
+    this.#stopNow();
     return this.#running;
   }
 
   /** Look for tasks now (new tasks were enqueued). */
   wake(): void {
-    this.#wake(true);
+    this.#schedule?.wake();
   }
 
-  #wake(work: boolean): void {
-    if (work) {
-      this.#wakeSeq++;
-      this.#mayHaveWork = true;
-    }
-    const wakeUp = this.#wakeUp;
-    this.#wakeUp = undefined;
-    wakeUp?.();
-  }
-
-  get #filter(): QueueFilter {
-    return {
-      backendName: this.backend.alias,
-      queues: this.#options.queues ?? ['default'],
-      excludeQueues: this.#options.excludeQueues ?? [],
-    };
+  #stopNow(): void {
+    this.#stopping = true;
+    this.#stopController.abort();
+    this.#schedule?.stop();
   }
 
   async #run(): Promise<WorkerSummary> {
     const backend = this.backend;
+    const { batch = false } = this.#options;
     // A schedule whose task no loaded module defines stops the worker here, before it takes work.
-    const schedules =
-      this.#options.schedules === false || this.#options.batch ? [] : backendSchedules(backend);
+    const schedules = this.#options.schedules === false || batch ? [] : backendSchedules(backend);
     const orm = await backend.getOrm();
     const em = orm.em.fork() as unknown as EntityManager;
     const dialect = dialectOf(em);
-    const queues = this.#filter.queues;
-    const log = getTaskLogger();
-    log.info(
-      `Starting worker worker_id=${this.workerId} backend=${backend.alias} queues=${queues === '*' ? '*' : queues.join(',')}`,
-    );
-    if (this.#options.startupDelay !== false && this.#pollIntervalMs > 0 && !this.#options.batch) {
-      await this.#sleep(Math.random() * this.#pollIntervalMs);
-    }
-    const connection = connectionInfo(em, backend.options.sqlite);
-    const heartbeat = new Heartbeat(
-      {
-        connection,
-        workerId: this.workerId,
-        backendName: backend.alias,
-        queues: queues === '*' ? '*' : queues.join(','),
-        pid: process.pid,
-        leaseMs: this.#leaseMs,
-        intervalMs: this.#options.heartbeatIntervalMs ?? Math.max(50, this.#leaseMs / 3),
-      },
-      {
-        onLost: (lost) => this.#onLost(lost),
-        onCancel: (held) => {
-          for (const { id } of held) this.#cancelRunning(id);
-        },
-      },
-    );
-    this.#heartbeat = heartbeat;
-    const listener =
-      connection.dialect === 'postgresql' && this.#options.listen !== false
-        ? new ReadyListener(connection.pg, () => this.wake())
-        : undefined;
-    listener?.start();
-    const unsubscribe = backend.onEnqueue(() => this.wake());
-    const unsubscribeCancel = backend.onCancel((id) => this.#cancelRunning(id));
-    this.#completer = new Completer(em, dialect, this.workerId, () => heartbeat.progress());
-    const periodic = runSchedules({
-      backend,
-      em: orm.em.fork() as unknown as EntityManager,
-      dialect,
-      workerId: this.workerId,
-      schedules,
-      stopping: () => this.#stopping,
-      sleep: (ms) => this.#sleep(ms),
+    const { queues, excludeQueues, leaseMs, pollIntervalMs } = this.#resolved;
+    const filter: QueueFilter = { backendName: backend.alias, queues, excludeQueues };
+    this.#filter = filter;
+    const schedule = new ClaimSchedule({
+      capacity: this.#resolved.capacity,
+      lowWater: this.#resolved.lowWater,
+      pollIntervalMs,
+      batch,
+      nextDue: () => nextAvailableAt(em, dialect, filter),
     });
-    const maintenance = runMaintenance({
+    this.#schedule = schedule;
+    if (this.#stopping) schedule.stop();
+    const log = getTaskLogger();
+    const queueList = queues === '*' ? '*' : queues.join(',');
+    log.info(
+      `Starting worker worker_id=${this.workerId} backend=${backend.alias} queues=${queueList}`,
+    );
+    if (this.#options.startupDelay !== false && pollIntervalMs > 0 && !batch) {
+      await this.#sleep(Math.random() * pollIntervalMs);
+    }
+    const completer = new Completer(em, dialect, this.workerId, () => this.#heartbeat?.progress());
+    this.#completer = completer;
+    const attempts = new RunningAttempts({
       backend,
+      workerId: this.workerId,
+      completer,
+      shutdown: this.#abortController.signal,
+      onSlotFree: () => {
+        this.#startQueued();
+        schedule.interrupt();
+      },
+      onSettled: (token) => this.#heartbeat?.release([token]),
+      onRetry: (at) => schedule.dueAt(at),
+    });
+    this.#attempts = attempts;
+    const services = startWorkerServices({
+      backend,
+      orm,
       em,
       dialect,
       workerId: this.workerId,
-      intervalMs: this.#options.recoveryIntervalMs ?? this.#leaseMs / 2,
-      retention: this.#options.retention,
+      options: this.#options,
+      leaseMs,
+      queueList,
+      schedules,
       stopping: () => this.#stopping,
       sleep: (ms) => this.#sleep(ms),
-      onRetried: () => this.wake(),
+      wake: () => this.wake(),
+      onLost: (lost) => attempts.lost(lost),
+      onCancel: (id) => attempts.cancel(id),
     });
+    this.#heartbeat = services.heartbeat;
     try {
-      await this.#loop(em, dialect);
+      await this.#loop(em, dialect, schedule);
       await this.#drain(em, dialect);
     } finally {
-      this.#stopping = true;
-      this.#stopController.abort();
-      this.#wake(false);
-      unsubscribe();
-      unsubscribeCancel();
-      await maintenance;
-      await periodic;
-      await this.#scheduling;
-      await listener?.stop();
-      await heartbeat.stop();
+      this.#stopNow();
+      await schedule.idle();
+      await services.stop();
     }
     const written = this.#completer.written;
     const summary = {
@@ -239,10 +195,10 @@ export class Worker {
     return summary;
   }
 
-  async #loop(em: EntityManager, dialect: DialectName): Promise<void> {
+  async #loop(em: EntityManager, dialect: DialectName, schedule: ClaimSchedule): Promise<void> {
     const { batch = false, maxTasks = Number.POSITIVE_INFINITY } = this.#options;
+    const { leaseMs } = this.#resolved;
     let backoff = 100;
-    let claimedAtSeq = -1;
     while (!this.#stopping) {
       const budget = maxTasks - this.#claimed;
       if (budget <= 0) {
@@ -251,26 +207,21 @@ export class Worker {
         );
         return;
       }
-      const held = this.#inFlight.size + this.#queued.length;
-      const room = Math.min(this.#capacity - held, budget);
-      // Claim in batches: once half the capacity is free, when nothing is held, to take the last
-      // of the budget, or at once after a wake-up (a new task may outrank the queued ones).
-      const worthClaiming =
-        held === 0 || room >= this.#lowWater || room === budget || this.#wakeSeq !== claimedAtSeq;
-      if (room > 0 && this.#mayHaveWork && worthClaiming) {
-        const seq = this.#wakeSeq;
-        claimedAtSeq = seq;
+      const planned = schedule.plan(this.#attempts!.size + this.#queued.length, budget);
+      if (planned) {
         let rows: ClaimedRow[];
         try {
           const now = new Date();
-          const leaseUntil = new Date(now.getTime() + this.#leaseMs);
-          // One statement is atomic on PostgreSQL; SQLite takes the write lock first (BEGIN IMMEDIATE).
-          rows =
-            dialect === 'postgresql'
-              ? await claimRows(em, dialect, this.#filter, this.workerId, room, now, leaseUntil)
-              : await em.transactional((tem) =>
-                  claimRows(tem, dialect, this.#filter, this.workerId, room, now, leaseUntil),
-                );
+          const leaseUntil = new Date(now.getTime() + leaseMs);
+          rows = await claimRows(
+            em,
+            dialect,
+            this.#filter!,
+            this.workerId,
+            planned.room,
+            now,
+            leaseUntil,
+          );
           backoff = 100;
         } catch (error) {
           getTaskLogger().warn(
@@ -281,213 +232,69 @@ export class Worker {
           continue;
         }
         this.#heartbeat!.progress();
+        // Counted now: the local queue takes the array itself and starts tasks off it.
         const claimed = rows.length;
         if (claimed > 0) {
           this.#claimed += claimed;
           this.#heartbeat!.hold(rows.map((row) => ({ id: row.id, token: row.claim_token })));
-          this.#enqueueClaimed(rows);
+          this.#queued.add(rows);
           this.#startQueued();
         }
-        if (claimed < room) {
-          if (seq === this.#wakeSeq) this.#mayHaveWork = false;
-          // Off the claim path: a wake-up meanwhile claims at once instead of waiting for it.
-          if (!batch) this.#scheduleNext(em);
-        }
-        if (
-          this.#mayHaveWork &&
-          this.#capacity - this.#inFlight.size - this.#queued.length >= this.#lowWater
-        )
-          continue;
+        const held = this.#attempts!.size + this.#queued.length;
+        if (schedule.claimed(planned, claimed, held)) continue;
       }
-      if (batch && !this.#mayHaveWork && this.#inFlight.size === 0 && this.#queued.length === 0) {
-        await Promise.all(this.#settling);
+      if (
+        batch &&
+        !schedule.mayHaveWork &&
+        this.#attempts!.size === 0 &&
+        this.#queued.length === 0
+      ) {
+        await this.#attempts!.settled();
         await this.#completer!.idle();
-        if (this.#mayHaveWork) continue;
+        if (schedule.mayHaveWork) continue;
         getTaskLogger().info(
           `No more tasks to run for worker_id=${this.workerId} - exiting gracefully.`,
         );
         return;
       }
-      await this.#waitForWake();
-    }
-  }
-
-  /** Add claimed rows to the local queue, keeping it in claim order (priority first). */
-  #enqueueClaimed(rows: ClaimedRow[]): void {
-    if (this.#queued.length === 0) {
-      this.#queued = rows;
-    } else {
-      this.#queued.push(...rows);
-      this.#queued.sort(compareClaimOrder);
+      await schedule.wait();
     }
   }
 
   /** Start queued tasks while slots are free (not once the worker is stopping). */
   #startQueued(): void {
-    while (!this.#stopping && this.#inFlight.size < this.#concurrency && this.#queued.length > 0) {
-      this.#startTask(this.#queued.shift()!);
+    while (
+      !this.#stopping &&
+      this.#attempts!.size < this.#resolved.concurrency &&
+      this.#queued.length > 0
+    ) {
+      this.#attempts!.start(this.#queued.take()!);
     }
   }
 
   /** Put queued, never started rows back to READY as they were before the claim. */
   async #releaseQueued(em: EntityManager, dialect: DialectName): Promise<void> {
-    const rows = this.#queued;
-    if (rows.length === 0) return;
-    this.#queued = [];
-    let backoff = 100;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.#released += await releaseRows(em, dialect, rows);
-        break;
-      } catch (error) {
-        if (attempt === 5) {
-          getTaskLogger().error(
-            `worker ${this.workerId}: could not put ${rows.length} claimed, unstarted task(s) back (${(error as Error).message}); ` +
-              `their leases will expire and recovery will record a lost attempt`,
-          );
-          break;
-        }
-        await sleep(backoff);
-        backoff *= 2;
-      }
-    }
-    this.#heartbeat!.release(rows.map((row) => row.claim_token));
+    const { rows, released } = await this.#queued.releaseAll(this.workerId, (queued) =>
+      releaseRows(em, dialect, queued),
+    );
+    this.#released += released;
+    if (rows.length > 0) this.#heartbeat!.release(rows.map((row) => row.claim_token));
   }
 
-  /** Learn when the next deferred task comes due, in the background (one look at a time). */
-  #scheduleNext(em: EntityManager): void {
-    this.#scheduling ??= (async () => {
-      try {
-        const next = await nextAvailableAt(em, this.#filter);
-        if (next && next.getTime() < this.#nextDueAt) {
-          this.#nextDueAt = next.getTime();
-          this.#wake(false); // re-arm the wait with the earlier time
-        }
-      } catch {
-        // Polling covers it.
-      } finally {
-        this.#scheduling = undefined;
-      }
-    })();
-  }
-
-  #waitForWake(): Promise<void> {
-    // A stop that came while the loop was busy (claiming) found no wait to end: do not start one.
-    if (this.#stopping) return Promise.resolve();
-    const now = Date.now();
-    let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#pollIntervalMs;
-    if (this.#nextDueAt !== Number.POSITIVE_INFINITY)
-      timeout = Math.min(timeout, Math.max(0, this.#nextDueAt - now));
-    return new Promise((resolve) => {
-      const timer = Number.isFinite(timeout)
-        ? setTimeout(() => {
-            this.#nextDueAt = Number.POSITIVE_INFINITY;
-            this.#wake(true);
-          }, timeout)
-        : undefined;
-      this.#wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  #startTask(row: ClaimedRow): void {
-    const token = row.claim_token;
-    // The slot frees when the task's function ends; the lease is held until its outcome is stored.
-    const freeSlot = () => {
-      if (this.#inFlight.delete(token)) {
-        this.#startQueued();
-        this.#wake(false);
-      }
-    };
-    const attempt: RunningAttempt = { row, controller: new AbortController() };
-    const run = runClaimedAttempt({
-      attempt,
-      backend: this.backend,
-      workerId: this.workerId,
-      completer: this.#completer!,
-      shutdown: this.#abortController.signal,
-      freeSlot,
-      onRetry: (availableAt) => {
-        this.#nextDueAt = Math.min(this.#nextDueAt, availableAt.getTime());
-      },
-    })
-      .catch((error: unknown) => {
-        if (error instanceof AttemptFenced) return; // logged by the completer
-        // Never the process, never the batch-mates: the row's lease runs out and recovery
-        // records a WorkerLost attempt.
-        getTaskLogger().error(
-          `worker ${this.workerId}: running task ${row.id} (attempt ${row.attempts}) failed unexpectedly`,
-          error,
-        );
-      })
-      .finally(() => {
-        this.#heartbeat!.release([token]);
-        this.#settling.delete(run);
-        freeSlot();
-      });
-    this.#inFlight.set(token, attempt);
-    this.#settling.add(run);
-  }
-
-  /** Abort the running attempt(s) of task `id` with `TaskCancelled`: the lifecycle records it CANCELLED. */
-  #cancelRunning(id: string): void {
-    for (const attempt of this.#inFlight.values()) {
-      if (attempt.row.id !== id || attempt.controller.signal.aborted) continue;
-      getTaskLogger().info(`worker ${this.workerId}: cancelling running task ${id}`);
-      attempt.controller.abort(new TaskCancelled(id));
-    }
-  }
-
-  /** Attempts the heartbeat found taken back: abort the ones still running, once each. */
-  #onLost(lost: readonly { id: string; token: string }[]): void {
-    for (const { id, token } of lost) {
-      const attempt = this.#inFlight.get(token);
-      if (!attempt || attempt.controller.signal.aborted) continue;
-      getTaskLogger().error(
-        `worker ${this.workerId}: attempt ${attempt.row.attempts} of task ${id} lost its lease while it ran ` +
-          `(this worker was frozen or cut off longer than the lease, and the task was taken back); ` +
-          `aborting its signal, and its outcome will be discarded`,
-      );
-      attempt.controller.abort(
-        new WorkerLost(`attempt ${attempt.row.attempts} of task ${id} lost its lease`),
-      );
-    }
-  }
-
+  /** After the loop: release unstarted claims, let running tasks settle (or, forced, release them). */
   async #drain(em: EntityManager, dialect: DialectName): Promise<void> {
     if (this.#stopping) await this.#releaseQueued(em, dialect);
-    // Tasks started from the local queue while waiting join `#settling`.
-    const pending = (async () => {
-      while (this.#settling.size > 0) await Promise.all(this.#settling);
-    })();
+    const grace = this.#resolved.abortGraceMs;
     // A forced stop (`abort()`) may come before the drain or during it (a second signal).
-    const signal = this.#abortController.signal;
-    const abortRequested = new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    const first = await Promise.race([
-      pending.then(() => 'settled' as const),
-      abortRequested.then(() => 'aborted' as const),
-    ]);
-    if (first === 'aborted') {
-      const grace = this.#options.abortGraceMs ?? 5000;
-      const settled = await Promise.race([
-        pending.then(() => true),
-        sleep(grace).then(() => false),
-      ]);
-      if (!settled) {
-        // Release the attempts whose function still runs; outcomes already handed in are stored first.
-        const tokens = [...this.#inFlight.keys()];
-        await this.#completer!.idle();
-        await recoverAbandoned(this.backend, em, dialect, {
-          tokens,
-          reason: `worker ${this.workerId} was stopped by force and the task did not stop within ${grace} ms`,
-        });
-        return;
-      }
+    const tokens = await this.#attempts!.settleOrGiveUp(this.#abortController.signal, grace);
+    if (tokens.length > 0) {
+      // Release the attempts whose function still runs; outcomes already handed in are stored first.
+      await this.#completer!.idle();
+      await recoverAbandoned(this.backend, em, dialect, {
+        tokens,
+        reason: `worker ${this.workerId} was stopped by force and the task did not stop within ${grace} ms`,
+      });
+      return;
     }
     // A stop that came while the last queued tasks were waiting for slots.
     await this.#releaseQueued(em, dialect);

@@ -19,8 +19,8 @@ import {
   prune,
   status,
   TASK_RESULT_TABLE,
-  Worker,
 } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import { main } from '../src/cli.ts';
 import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 import { closeGate, gated, gatedStarted, low, openGated, started } from './fixtures/order.ts';

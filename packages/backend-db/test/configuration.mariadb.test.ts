@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EntityManager } from '@mikro-orm/sql';
 import mysql from 'mysql2/promise';
 import { DatabaseConfigurationError, migrate, openDatabase } from '../src/index.ts';
 import { main } from '../src/cli.ts';
@@ -81,7 +82,7 @@ onMariadb('MariaDB databases and migrations', () => {
       url.pathname = `/${name}`;
       const orm = await openDatabase(url.href, { createDatabase: true });
       try {
-        const em = orm.em.fork();
+        const em = orm.em.fork() as unknown as EntityManager;
         expect(await migrate(em)).toContain('0005_unique_key_schedules');
         // As if a process died after 0005's first two statements: undo the rest, keep the step records.
         await em.execute(`drop table djtasks_schedule`, [], 'run');

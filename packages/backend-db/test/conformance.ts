@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { describeBackendConformance } from '@djtasks/tasks/testing';
-import { DatabaseBackend, Worker } from '../src/index.ts';
+import { DatabaseBackend } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 /** Run the backend conformance suite against a scratch database of `dialect`, with an in-process worker. */

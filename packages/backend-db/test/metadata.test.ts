@@ -4,7 +4,7 @@
 import { addTaskInstrumentation, configureTasks, taskBackends } from '@djtasks/tasks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseBackend } from '../src/index.ts';
-import { INSERT_CHUNK } from '../src/queries.ts';
+import { INSERT_CHUNK } from '../src/sql/insert.ts';
 import { countRun } from './fixtures/tasks.ts';
 import { scratchDatabase } from './helpers.ts';
 

@@ -7,7 +7,8 @@ import { configureTasks, type ScheduleConfig } from '@djtasks/tasks';
 import { readDate } from '../src/dialect.ts';
 // Defines test.countRun in this process too, for the worker started in-process.
 import './fixtures/tasks.ts';
-import { DatabaseBackend, SCHEDULE_TABLE, TASK_RESULT_TABLE, Worker } from '../src/index.ts';
+import { DatabaseBackend, SCHEDULE_TABLE, TASK_RESULT_TABLE } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import {
   startWorkerProcess,
   useWorkerDatabase,

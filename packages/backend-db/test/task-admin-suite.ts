@@ -22,10 +22,10 @@ import {
   TASK_RESULT_TABLE,
   TaskNotRetryable,
   TaskStillRunning,
-  Worker,
   WORKER_TABLE,
   type ListResultsOptions,
 } from '../src/index.ts';
+import { Worker } from '../src/worker.ts';
 import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
 
 let failNext = true;

@@ -12,7 +12,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureTasks, task, taskBackends } from '@djtasks/tasks';
-import { DatabaseBackend, migrate, openDatabase, Worker } from '@djtasks/backend-db';
+import { DatabaseBackend, migrate, openDatabase } from '@djtasks/backend-db';
+import { Worker } from '@djtasks/backend-db/worker';
 import { djtasksDashboard } from '../src/index.ts';
 
 const PREFIX = '/admin/tasks';

@@ -18,6 +18,17 @@ export interface SignalSuite {
   logged: readonly string[];
 }
 
+/**
+ * Wait until `condition` holds (checked every 10 ms, for at most 10 s): a backend stores a
+ * state before it sends the signal, so a reader polling the store may see the state first.
+ */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Register the signal tests (for backends that run tasks). */
 export function describeSignals(suite: SignalSuite): void {
   const { backend, finished, seen, logged } = suite;
@@ -25,6 +36,9 @@ export function describeSignals(suite: SignalSuite): void {
   describe.runIf(suite.executes)('signals', () => {
     it('sends enqueued, started and finished in that order', async () => {
       const result = await finished(await noop.enqueue());
+      await until(() =>
+        seen.some((event) => event.id === result.id && event.signal === 'finished'),
+      );
       const events = seen
         .filter((event) => event.id === result.id)
         .map((event) => `${event.signal}:${event.status}`);
@@ -52,6 +66,7 @@ export function describeSignals(suite: SignalSuite): void {
       taskFinished.connect(reader);
       try {
         await finished(await addNumbers.enqueue(3, 4));
+        await until(() => read.length >= 2);
         expect(await Promise.all(read)).toEqual([
           'RUNNING:RUNNING or later',
           'SUCCESSFUL:SUCCESSFUL',
