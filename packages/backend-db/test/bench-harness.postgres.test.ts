@@ -19,8 +19,8 @@ const OPTIONS = {
   concurrency: 10,
   drainCapMs: 60_000,
 };
-// 20 warm-up enqueues, 5 one at a time, 200 in bulk.
-const TASKS = 225;
+// 100 warm-up enqueues, 5 one at a time, 200 in bulk.
+const TASKS = 305;
 
 describe('bench harness', () => {
   it('measures Graphile Worker with commits from pg_stat_database alone', async () => {
