@@ -3,87 +3,17 @@
  * issue-12 goals marked met or not met with their ratios, and how each system was configured.
  * `run.ts` prints it; `render-readme.ts` puts it in the package README.
  */
-import type { CaseResult, CaseOptions, Condition, Load } from './measure.ts';
-import type { Limits } from './limits.ts';
-import type { BenchSystem } from './systems/types.ts';
+import type { Condition } from './measure.ts';
+import { goalResults } from './goals.ts';
+import { format, median, METRICS, values, type BenchResult, type Metric } from './metrics.ts';
 
-export interface BenchResult {
-  meta: {
-    startedAt: string;
-    finishedAt: string;
-    durationSeconds: number;
-    node: string;
-    cpuModel: string;
-    cores: number;
-    memoryGb: number;
-    postgres?: string;
-    mariadb?: string;
-    postgresSettings?: Record<string, string>;
-    options: CaseOptions & { rounds: number; conditions: Condition[]; systems: string[] };
-    rounds: { round: number; startedAt: string; load: Load }[];
-  };
-  systems: Pick<
-    BenchSystem,
-    'id' | 'label' | 'family' | 'database' | 'version' | 'configuration' | 'docs' | 'measures'
-  >[];
-  cases: CaseResult[];
-  /** With `--limits`: the machine's single-row commit rates. */
-  limits?: Limits;
-}
+export type { BenchResult } from './metrics.ts';
 
-type Metric =
-  'enqueueOne' | 'enqueueBulk' | 'drain' | 'cpu' | 'commits' | 'latencyMedian' | 'latencyP95';
-
-const METRICS: {
-  key: Metric;
-  title: string;
-  digits: number;
-  read: (c: CaseResult) => number | undefined;
-}[] = [
-  {
-    key: 'enqueueOne',
-    title: 'enqueue one at a time, /s',
-    digits: 0,
-    read: (c) => c.enqueueOnePerSecond,
-  },
-  { key: 'enqueueBulk', title: 'bulk enqueue, /s', digits: 0, read: (c) => c.enqueueBulkPerSecond },
-  { key: 'drain', title: 'drain, /s', digits: 0, read: (c) => c.drain?.perSecond },
-  { key: 'cpu', title: 'worker CPU, µs/task', digits: 0, read: (c) => c.drain?.cpuUsPerTask },
-  { key: 'commits', title: 'commits/task', digits: 2, read: (c) => c.drain?.commitsPerTask },
-  {
-    key: 'latencyMedian',
-    title: 'latency median, ms',
-    digits: 2,
-    read: (c) => c.latency?.medianMs,
-  },
-  { key: 'latencyP95', title: 'latency p95, ms', digits: 2, read: (c) => c.latency?.p95Ms },
-];
-
-export const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-const format = (value: number, digits: number): string =>
-  Number.isFinite(value)
-    ? value.toLocaleString('en-US', {
-        minimumFractionDigits: digits,
-        maximumFractionDigits: digits,
-      })
-    : '–';
-
-function values(
-  result: BenchResult,
-  system: string,
-  condition: Condition,
-  metric: Metric,
-): number[] {
-  const read = METRICS.find((m) => m.key === metric)!.read;
-  return result.cases
-    .filter((c) => c.system === system && c.condition === condition)
-    .map(read)
-    .filter((v): v is number => v !== undefined && Number.isFinite(v));
+/** One row per goal, one cell per condition. */
+function goalRows(result: BenchResult): string[][] {
+  const { conditions } = result.meta.options;
+  const byCondition = conditions.map((c) => goalResults(result, c));
+  return byCondition[0]!.map((g, i) => [g.goal, ...byCondition.map((goals) => goals[i]!.text)]);
 }
 
 function cell(result: BenchResult, system: string, condition: Condition, metric: Metric): string {
@@ -100,129 +30,6 @@ const CONDITION_TITLE: Record<Condition, string> = {
   analyzed: 'After ANALYZE (same, with `ANALYZE` before the drain and before the latency test)',
 };
 
-interface Goal {
-  text: string;
-  /** djtasks' system and metric, the peer's (or a fixed bound). */
-  ours: [string, Metric];
-  theirs: [string, Metric] | number;
-  /** `ratio` = ours / theirs ≥ bound; `atMost` = ours ≤ theirs (or the bound). */
-  kind: { ratio: number } | 'atMost';
-}
-
-const GOALS: Goal[] = [
-  {
-    text: 'default drain ≥ 2× Graphile Worker unbatched',
-    ours: ['djtasks-pg', 'drain'],
-    theirs: ['graphile', 'drain'],
-    kind: { ratio: 2 },
-  },
-  {
-    text: 'prefetch drain ≥ 1.0× Graphile Worker batched',
-    ours: ['djtasks-pg-prefetch', 'drain'],
-    theirs: ['graphile-batched', 'drain'],
-    kind: { ratio: 1 },
-  },
-  {
-    text: 'prefetch worker CPU ≤ 30 µs per task',
-    ours: ['djtasks-pg-prefetch', 'cpu'],
-    theirs: 30,
-    kind: 'atMost',
-  },
-  {
-    text: 'enqueue one at a time ≥ 2× pg-boss',
-    ours: ['djtasks-pg', 'enqueueOne'],
-    theirs: ['pgboss', 'enqueueOne'],
-    kind: { ratio: 2 },
-  },
-  {
-    text: 'bulk enqueue ≥ 1.5× Graphile Worker',
-    ours: ['djtasks-pg', 'enqueueBulk'],
-    theirs: ['graphile', 'enqueueBulk'],
-    kind: { ratio: 1.5 },
-  },
-  {
-    text: 'bulk enqueue ≥ 1.5× pg-boss',
-    ours: ['djtasks-pg', 'enqueueBulk'],
-    theirs: ['pgboss', 'enqueueBulk'],
-    kind: { ratio: 1.5 },
-  },
-  {
-    text: 'latency median ≤ Graphile Worker unbatched',
-    ours: ['djtasks-pg', 'latencyMedian'],
-    theirs: ['graphile', 'latencyMedian'],
-    kind: 'atMost',
-  },
-  {
-    text: 'latency p95 ≤ Graphile Worker unbatched',
-    ours: ['djtasks-pg', 'latencyP95'],
-    theirs: ['graphile', 'latencyP95'],
-    kind: 'atMost',
-  },
-  {
-    text: 'SQLite drain by one worker (prefetch) ≥ 15,000/s',
-    ours: ['djtasks-sqlite', 'drain'],
-    theirs: 15_000,
-    kind: { ratio: 1 },
-  },
-];
-
-/** Per-round ratio ours/theirs, paired by round (the rounds are interleaved). */
-function pairedRatios(result: BenchResult, goal: Goal, condition: Condition): number[] {
-  if (typeof goal.theirs === 'number') return [];
-  const [theirSystem, theirMetric] = goal.theirs;
-  const read = (metric: Metric) => METRICS.find((m) => m.key === metric)!.read;
-  const ratios: number[] = [];
-  for (const mine of result.cases.filter(
-    (c) => c.system === goal.ours[0] && c.condition === condition,
-  )) {
-    const peer = result.cases.find(
-      (c) => c.system === theirSystem && c.condition === condition && c.round === mine.round,
-    );
-    const a = read(goal.ours[1])(mine);
-    const b = peer && read(theirMetric)(peer);
-    if (a !== undefined && b !== undefined && b > 0) ratios.push(a / b);
-  }
-  return ratios;
-}
-
-function judge(
-  result: BenchResult,
-  goal: Goal,
-  condition: Condition,
-): { met?: boolean; text: string } {
-  const mine = values(result, goal.ours[0], condition, goal.ours[1]);
-  const theirs =
-    typeof goal.theirs === 'number'
-      ? [goal.theirs]
-      : values(result, goal.theirs[0], condition, goal.theirs[1]);
-  if (mine.length === 0 || theirs.length === 0) return { text: 'not measured' };
-  const a = median(mine);
-  const b = median(theirs);
-  const digits = METRICS.find((m) => m.key === goal.ours[1])!.digits;
-  if (goal.kind === 'atMost') {
-    const met = a <= b;
-    return {
-      met,
-      text: `${met ? 'met' : 'not met'}: ${format(a, digits)} vs ${format(b, digits)}`,
-    };
-  }
-  const ratio = a / b;
-  const met = ratio >= goal.kind.ratio;
-  const rounds = pairedRatios(result, goal, condition);
-  const range =
-    rounds.length > 1
-      ? `; by round ${format(Math.min(...rounds), 2)}–${format(Math.max(...rounds), 2)}×`
-      : '';
-  const verdict = met ? 'met' : 'not met';
-  if (typeof goal.theirs === 'number') {
-    return { met, text: `${verdict}: ${format(a, 0)}/s (goal ${format(b, 0)}/s)` };
-  }
-  return {
-    met,
-    text: `${verdict}: ${format(ratio, 2)}× (${format(a, 0)} vs ${format(b, 0)}/s${range})`,
-  };
-}
-
 const table = (header: string[], rows: string[][]): string =>
   [
     `| ${header.join(' | ')} |`,
@@ -231,13 +38,6 @@ const table = (header: string[], rows: string[][]): string =>
   ].join('\n');
 
 /** Each issue-12 goal under `condition`: met, not met, or (met undefined) not measured. */
-export function goalResults(
-  result: BenchResult,
-  condition: Condition,
-): { goal: string; met?: boolean; text: string }[] {
-  return GOALS.map((g) => ({ goal: g.text, ...judge(result, g, condition) }));
-}
-
 export function renderMarkdown(result: BenchResult): string {
   const { meta } = result;
   const out: string[] = [];
@@ -309,7 +109,7 @@ export function renderMarkdown(result: BenchResult): string {
         'goal',
         ...meta.options.conditions.map((c) => (c === 'fresh' ? 'fresh tables' : 'after ANALYZE')),
       ],
-      GOALS.map((g) => [g.text, ...meta.options.conditions.map((c) => judge(result, g, c).text)]),
+      goalRows(result),
     ),
   );
   return out.join('\n');

@@ -1,7 +1,9 @@
 // The benchmark's report: medians over rounds, goals met or not met, ratios paired by round.
 import { describe, expect, it } from 'vitest';
 import type { CaseResult } from '../bench/measure.ts';
-import { goalResults, median, renderMarkdown, type BenchResult } from '../bench/report.ts';
+import { goalResults } from '../bench/goals.ts';
+import { median, type BenchResult } from '../bench/metrics.ts';
+import { renderMarkdown } from '../bench/report.ts';
 
 const LOAD = { loadavg1: 0.5, loadavg5: 0.5, cores: 2 };
 
