@@ -9,7 +9,7 @@ export type ToWorker =
 
 /** Worker process to harness. */
 export type FromWorker =
-  /** Modules loaded, nothing connected yet. */
+  /** Modules loaded and the worker connected, not taking tasks yet. */
   | { type: 'ready' }
   /** The worker has started (`ms` after `start`). */
   | { type: 'started'; ms: number }

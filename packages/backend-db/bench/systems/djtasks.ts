@@ -72,8 +72,9 @@ export function djtasksSystem(variant: DjtasksVariant): BenchSystem {
         close,
       });
     },
-    worker(location, concurrency, onTask) {
-      configure(location);
+    async worker(location, concurrency, onTask) {
+      const backend = configure(location);
+      await backend.getOrm();
       hooks.onTask = onTask;
       // As `djtasks worker --concurrency N [--prefetch P] --no-startup-delay` runs it.
       const worker = new Worker({
@@ -81,13 +82,17 @@ export function djtasksSystem(variant: DjtasksVariant): BenchSystem {
         prefetch: variant.prefetch,
         startupDelay: false,
         ...(variant.pollIntervalMs === undefined ? {} : { pollIntervalMs: variant.pollIntervalMs }),
-      }).start();
-      return Promise.resolve({
+      });
+      return {
+        start() {
+          worker.start();
+          return Promise.resolve();
+        },
         async stop() {
           await worker.stop();
           await close();
         },
-      });
+      };
     },
   };
 }

@@ -3,7 +3,8 @@
  * page runs them. Docs: https://worker.graphile.org/docs/performance (Batching, localQueue,
  * completeJobBatchDelay) and https://worker.graphile.org/docs/config (maxPoolSize).
  */
-import { Logger, makeWorkerUtils, run } from 'graphile-worker';
+import { Logger, makeWorkerUtils, run, type Runner } from 'graphile-worker';
+import pg from 'pg';
 import type { BenchSystem } from './types.ts';
 import { packageVersion } from './version.ts';
 
@@ -54,26 +55,45 @@ function graphileSystem(batched: boolean): BenchSystem {
       };
     },
     async worker(location, concurrency, onTask) {
-      const runner = await run({
+      // Graphile Worker takes a pool of the user's (`pgPool`), so it can be connected first.
+      const pgPool = new pg.Pool({
         connectionString: location,
-        logger: silent,
-        noHandleSignals: true,
-        taskList: {
-          bench: (payload) => {
-            onTask((payload as { t: number }).t);
-          },
-        },
-        preset: {
-          worker: {
-            concurrentJobs: concurrency,
-            maxPoolSize: Math.max(10, concurrency + 2),
-            ...(batched
-              ? { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
-              : {}),
-          },
-        },
+        max: Math.max(10, concurrency + 2),
       });
-      return { stop: () => runner.stop() };
+      // The error handlers Graphile Worker asks a pool of the user's to have (it warns otherwise).
+      pgPool.on('error', (error) => console.error('graphile-worker idle client:', error));
+      pgPool.on('connect', (client) => {
+        client.on('error', (error) => console.error('graphile-worker client:', error));
+      });
+      (await pgPool.connect()).release();
+      let runner: Runner | undefined;
+      return {
+        async start() {
+          runner = await run({
+            pgPool,
+            logger: silent,
+            noHandleSignals: true,
+            taskList: {
+              bench: (payload) => {
+                onTask((payload as { t: number }).t);
+              },
+            },
+            preset: {
+              worker: {
+                concurrentJobs: concurrency,
+                maxPoolSize: Math.max(10, concurrency + 2),
+                ...(batched
+                  ? { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
+                  : {}),
+              },
+            },
+          });
+        },
+        async stop() {
+          await runner?.stop();
+          await pgPool.end();
+        },
+      };
     },
   };
 }

@@ -67,16 +67,18 @@ export const pgboss: BenchSystem = {
   },
   async worker(location, concurrency, onTask) {
     const boss = await open(location, true);
-    await boss.work<{ t: number }>(
-      QUEUE,
-      { localConcurrency: concurrency, batchSize: BATCH, burstWhenBatchFull: true },
-      (jobs) => {
-        // The batch's jobs one after another: each of the `concurrency` workers runs one at a time.
-        for (const job of jobs) onTask(job.data.t);
-        return Promise.resolve();
-      },
-    );
     return {
+      async start() {
+        await boss.work<{ t: number }>(
+          QUEUE,
+          { localConcurrency: concurrency, batchSize: BATCH, burstWhenBatchFull: true },
+          (jobs) => {
+            // The batch's jobs one after another: each of the `concurrency` workers runs one at a time.
+            for (const job of jobs) onTask(job.data.t);
+            return Promise.resolve();
+          },
+        );
+      },
       async stop() {
         await boss.offWork(QUEUE);
         await boss.stop({ graceful: true });

@@ -17,8 +17,13 @@ export interface Producer {
   close(): Promise<void>;
 }
 
-/** A worker started in the worker process; `stop()` stops it gracefully. */
-export interface RunningWorker {
+/**
+ * A worker in the worker process, connected but not consuming yet: `start()` begins taking
+ * tasks (resolving once started), `stop()` stops it gracefully. Connecting comes first so that
+ * a drain times taking tasks, not opening connections.
+ */
+export interface PreparedWorker {
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,12 +50,12 @@ export interface BenchSystem {
   /** Open a producer (harness process). */
   producer(location: string): Promise<Producer>;
   /**
-   * Start one worker with `concurrency` tasks in flight; `onTask(t)` runs in each task (worker
-   * process). Resolves once the worker has started.
+   * Connect one worker with `concurrency` tasks in flight; `onTask(t)` runs in each task (worker
+   * process).
    */
   worker(
     location: string,
     concurrency: number,
     onTask: (t: number) => void,
-  ): Promise<RunningWorker>;
+  ): Promise<PreparedWorker>;
 }
