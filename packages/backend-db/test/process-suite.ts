@@ -251,7 +251,11 @@ export function processSuite(
             await admin.end();
           }
         }
-        await waitUntil('every task is done', async () => (await done()) === total, 60_000);
+        await waitUntil('every task is done', async () => (await done()) === total, 60_000).catch(
+          (error: unknown) => {
+            throw new Error(`${(error as Error).message}\n${worker.output()}`);
+          },
+        );
         worker.child.kill('SIGTERM');
         expect(await worker.exited, worker.output()).toEqual({ code: 0, signal: null });
         expect(await count(`select count(*) from ${TASK_RESULT_TABLE} where attempts <> 1`)).toBe(
