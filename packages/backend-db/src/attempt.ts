@@ -23,7 +23,11 @@ export class AttemptFenced extends TaskException {
 /** An attempt whose task function runs in this worker. */
 export interface RunningAttempt {
   row: ClaimedRow;
-  /** Aborts this attempt alone (cancelled, or its row was taken back while it ran). */
+  /**
+   * Aborts this attempt: cancelled, its row taken back while it ran, or the worker's forced
+   * stop (which aborts every running attempt's controller: one signal per attempt, no
+   * `AbortSignal.any` per task).
+   */
   controller: AbortController;
 }
 
@@ -33,8 +37,6 @@ export interface ClaimedAttemptOptions {
   backend: DatabaseBackend;
   workerId: string;
   completer: Completer;
-  /** The worker's forced stop. */
-  shutdown: AbortSignal;
   /** Free the concurrency slot (the function ended, or the attempt was recorded without it). */
   freeSlot: () => void;
   /** A retry was stored that becomes due at `availableAt`. */
@@ -68,7 +70,7 @@ export async function runClaimedAttempt(options: ClaimedAttemptOptions): Promise
   await runTaskAttempt(result, {
     backend,
     workerId,
-    signal: AbortSignal.any([options.shutdown, attempt.controller.signal]),
+    signal: attempt.controller.signal,
     execute: async (taskResult, signal) => {
       try {
         return await invokeTask(taskResult, signal);

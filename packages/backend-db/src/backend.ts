@@ -1,3 +1,8 @@
+/**
+ * `DatabaseBackend`: options, validation, enqueue (plain, in bulk, under a unique key),
+ * getResult, cancel, and the listeners in-process workers use. A little over 300 lines: the
+ * backend class is one unit (as Django's backends are), its SQL is in `sql/insert.ts`.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';

@@ -33,6 +33,13 @@ export class ClaimSchedule {
   #stopped = false;
   #endWait: (() => void) | undefined;
   #nextDueAt = Number.POSITIVE_INFINITY;
+  /**
+   * When to poll next (epoch ms). Set when a claim comes back short, and kept when a wait is
+   * interrupted (a slot freed): restarting the interval at each interruption would postpone
+   * the poll for as long as tasks keep finishing, and a task enqueued by another process
+   * (SQLite has no NOTIFY) would wait up to the interval after the last one finished.
+   */
+  #pollAt = 0;
   #lookingAhead: Promise<void> | undefined;
 
   constructor(options: ClaimScheduleOptions) {
@@ -94,6 +101,7 @@ export class ClaimSchedule {
     if (claimed < planned.room) {
       // No wake-up since the claim began: what was there is taken.
       if (planned.seq === this.#wakeSeq) this.#mayHaveWork = false;
+      this.#pollAt = Date.now() + this.#options.pollIntervalMs;
       // Off the claim path: a wake-up meanwhile claims at once instead of waiting for it.
       if (!this.#options.batch) this.#lookAhead();
     }
@@ -121,9 +129,11 @@ export class ClaimSchedule {
   wait(): Promise<void> {
     // A stop that came while the loop was busy (claiming) found no wait to end: do not start one.
     if (this.#stopped) return Promise.resolve();
-    let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#options.pollIntervalMs;
+    const now = Date.now();
+    if (this.#pollAt <= now) this.#pollAt = now + this.#options.pollIntervalMs;
+    let timeout = this.#options.batch ? Number.POSITIVE_INFINITY : this.#pollAt - now;
     if (this.#nextDueAt !== Number.POSITIVE_INFINITY)
-      timeout = Math.min(timeout, Math.max(0, this.#nextDueAt - Date.now()));
+      timeout = Math.min(timeout, Math.max(0, this.#nextDueAt - now));
     return new Promise((resolve) => {
       const timer = Number.isFinite(timeout)
         ? setTimeout(() => {

@@ -1,3 +1,9 @@
+/**
+ * The djtasks schema as migrations, per database. Over 300 lines on purpose: the history of
+ * the schema reads in one place, oldest first, each step with why it exists, followed by the
+ * MikroORM migration class of each step (one per migration, for apps that run their own
+ * migrator).
+ */
 import type { EntityManager as AnyEntityManager } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { Migration } from '@mikro-orm/migrations';

@@ -35,6 +35,15 @@ export class RunningAttempts {
 
   constructor(options: RunningAttemptsOptions) {
     this.#options = options;
+    // The forced stop aborts every running attempt, through the attempt's own controller.
+    options.shutdown.addEventListener(
+      'abort',
+      () => {
+        for (const attempt of this.#inFlight.values())
+          if (!attempt.controller.signal.aborted) attempt.controller.abort(options.shutdown.reason);
+      },
+      { once: true },
+    );
   }
 
   /** How many functions run now. */
@@ -61,12 +70,12 @@ export class RunningAttempts {
       if (this.#inFlight.delete(token)) this.#options.onSlotFree();
     };
     const attempt: RunningAttempt = { row, controller: new AbortController() };
+    if (this.#options.shutdown.aborted) attempt.controller.abort(this.#options.shutdown.reason);
     const run = runClaimedAttempt({
       attempt,
       backend,
       workerId,
       completer,
-      shutdown: this.#options.shutdown,
       freeSlot,
       onRetry: (availableAt) => this.#options.onRetry(availableAt.getTime()),
     })

@@ -10,8 +10,8 @@ import {
   migrate,
   openDatabase,
   TASK_RESULT_TABLE,
-  Worker,
 } from '@djtasks/backend-db';
+import { Worker } from '@djtasks/backend-db/worker';
 import { CSRF_COOKIE, DashboardConfigurationError, djtasksDashboard } from '../src/index.ts';
 
 const PREFIX = '/admin/tasks';

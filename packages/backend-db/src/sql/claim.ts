@@ -11,7 +11,8 @@
  * available_at, id), several queues read it once per queue (then at most limit × queues rows
  * are merged), all queues read `ready_backend_idx` (backend, priority desc, available_at, id).
  * `test/plans.postgres.test.ts` and `test/plans.sqlite.test.ts` check the plans on a fresh,
- * never-analyzed table.
+ * never-analyzed table. A little over 300 lines: the claim's statements for every queue filter
+ * and both databases sit side by side with the reasons for their shape.
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { readDate, readDateOrNull, type DialectName } from '../dialect.ts';
