@@ -2,7 +2,7 @@
  * One claimed attempt in a database worker: decode the row (a bad row fails alone), run it
  * through the one lifecycle (`runTaskAttempt`), store the outcome fenced by its claim token.
  */
-import { TaskException, taskFinished } from '@djtasks/tasks';
+import { InvalidTask, TaskException, taskFinished } from '@djtasks/tasks';
 import {
   getTaskLogger,
   invokeTask,
@@ -50,21 +50,38 @@ export interface ClaimedAttemptOptions {
 export async function runClaimedAttempt(options: ClaimedAttemptOptions): Promise<void> {
   const { attempt, backend, workerId, completer, freeSlot } = options;
   const { row } = attempt;
-  let result;
-  try {
-    result = rowToTaskResult(row, backend.taskModules);
-  } catch (caught) {
-    const error =
-      caught instanceof BadTaskRow
-        ? caught
-        : new BadTaskRow(row.id, '(row)', `cannot be read: ${(caught as Error).message}`, {
-            cause: caught,
-          });
+  // A row this worker cannot run ends FAILED with the named error, unretried (it would be refused again).
+  const refuse = async (error: TaskException): Promise<void> => {
     getTaskLogger().error(`worker ${workerId}: ${error.message}; marking it FAILED`);
     freeSlot();
     const outcome = badRowOutcome(row, error, workerId);
     if (await completer.write(outcome, row.attempts))
       badRowFinished(backend, workerId, row, outcome);
+  };
+  let result;
+  try {
+    result = rowToTaskResult(row, backend.taskModules);
+  } catch (caught) {
+    await refuse(
+      caught instanceof BadTaskRow
+        ? caught
+        : new BadTaskRow(row.id, '(row)', `cannot be read: ${(caught as Error).message}`, {
+            cause: caught,
+          }),
+    );
+    return;
+  }
+  // The queue left the configuration after the task was enqueued (a retry was waiting, say):
+  // as Django's worker, which re-validates the task it loads, end it with InvalidTask.
+  const { queueName } = result.task;
+  if (backend.queues.size > 0 && !backend.queues.has(queueName)) {
+    const valid = [...backend.queues].map((q) => `'${q}'`).join(', ');
+    await refuse(
+      new InvalidTask(
+        `Task ${row.id} (${result.task.name}) is on queue '${queueName}', which backend ` +
+          `'${backend.alias}' no longer accepts (valid: ${valid})`,
+      ),
+    );
     return;
   }
   await runTaskAttempt(result, {

@@ -1,3 +1,10 @@
+/**
+ * `ThreadPoolBackend`: enqueue, results, cancel, close, and the pool's events that move each
+ * job through the one lifecycle. Over 400 lines because those events and the queues they feed
+ * share the class's private state (ready/deferred queues, result store, unique keys, running
+ * attempts); the parts that need none of it live beside it (job.ts, pool.ts, queues.ts,
+ * results.ts, deferred-timer.ts, answer-requests.ts).
+ */
 import {
   TaskBackendClosed,
   TaskCancelled,
@@ -10,6 +17,7 @@ import {
   type TaskResult,
 } from '@djtasks/tasks';
 import {
+  attemptMetadata,
   BaseTaskBackend,
   cancel,
   copyTaskResult,
@@ -318,14 +326,22 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       },
       this.#source,
       {
-        started: (job, workerId, at) => {
+        started: (job, workerId, at, tellThread) => {
           // Cancelled while a thread held it, and the thread started it before it heard:
           // the thread aborts it on the stop message; its outcome is not recorded.
           if (job.state === 'cancelled') return;
           job.state = 'running';
           const outcome = Promise.withResolvers<JsonValue>();
           job.outcome = outcome;
-          this.#runAttempt(job, workerId, () => outcome.promise, new Date(at));
+          // An instrumented thread runs the function inside what the attempt's hooks make
+          // active here (the consumer span): it gets their metadata, read inside them.
+          const execute = tellThread
+            ? () => {
+                tellThread(this.#attemptMetadata(job));
+                return outcome.promise;
+              }
+            : () => outcome.promise;
+          this.#runAttempt(job, workerId, execute, new Date(at));
         },
         settled: (job, outcome) => {
           if ('value' in outcome) job.outcome?.resolve(outcome.value);
@@ -391,8 +407,7 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
         job.result = running;
       },
       // Stored before taskFinished is sent, so that its receivers can read it with getResult.
-      // eslint-disable-next-line @typescript-eslint/require-await -- kept in memory
-      persist: async (next) => {
+      persist: (next) => {
         job.result = next;
       },
       // The timeout or a cancel: tell the thread (which terminates it if it does not stop).
@@ -414,6 +429,19 @@ export class ThreadPoolBackend extends BaseTaskBackend<ThreadPoolBackendOptions>
       },
     );
     this.#attempts.add(attempt);
+  }
+
+  /** The `metadata` hooks' entries for the running attempt of `job`; none if they fail. */
+  #attemptMetadata(job: Job): Record<string, string> {
+    try {
+      return { ...attemptMetadata(job.result.task) };
+    } catch (error) {
+      getTaskLogger().error(
+        `ThreadPoolBackend '${this.alias}': no attempt metadata for task id=${job.id}`,
+        error,
+      );
+      return {};
+    }
   }
 
   #afterAttempt(job: Job): void {

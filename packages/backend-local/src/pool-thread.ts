@@ -28,6 +28,8 @@ export class PoolThread<J extends PoolJob> {
   /** Predicted microseconds of the held jobs, the running one included. */
   heldUs = 0;
   ready = false;
+  /** The thread added instrumentation: it waits for each started task's attempt metadata. */
+  instrumented = false;
   crash: Error | undefined;
   initError: Error | undefined;
   /** Set when the pool terminates the thread because a task ignored its stop: which and why. */

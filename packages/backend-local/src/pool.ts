@@ -30,8 +30,16 @@ export interface JobSource<J extends PoolJob> {
 
 /** How the pool reports what happened to the jobs it took. */
 export interface PoolEvents<J extends PoolJob> {
-  /** A thread started the job at `at` (epoch ms). */
-  started(job: J, workerId: string, at: number): void;
+  /**
+   * A thread started the job at `at` (epoch ms). `tellThread` is set when the thread is
+   * instrumented: it waits for the attempt's metadata, to be sent once (or the job stopped).
+   */
+  started(
+    job: J,
+    workerId: string,
+    at: number,
+    tellThread: ((attemptMetadata: Record<string, string>) => void) | undefined,
+  ): void;
   /** The started job finished: `error` set if it failed (in the task or because its thread ended). */
   settled(job: J, outcome: { value: JsonValue } | { error: TaskError | Error }): void;
   /** The job was handed to a thread that ended before starting it. */
@@ -217,6 +225,7 @@ export class WorkerPool<J extends PoolJob> {
     switch (message.type) {
       case 'ready':
         thread.ready = true;
+        thread.instrumented = message.instrumented;
         this.dispatch();
         break;
       case 'initFailed':
@@ -249,7 +258,16 @@ export class WorkerPool<J extends PoolJob> {
     switch (event.kind) {
       case 'started':
         held.started = true;
-        this.#events.started(held.job, thread.workerId, event.at);
+        this.#events.started(
+          held.job,
+          thread.workerId,
+          event.at,
+          thread.instrumented
+            ? (metadata) => {
+                this.#send(thread, { type: 'attemptMetadata', id: event.id, metadata });
+              }
+            : undefined,
+        );
         break;
       case 'succeeded':
       case 'failed': {

@@ -81,6 +81,11 @@ export type ToThread =
   | { type: 'stop'; id: string; reason: StopReason }
   /** Start nothing more; stop once the running task has finished. */
   | { type: 'close' }
+  /**
+   * For a thread that is instrumented: what the main thread's `metadata` hooks returned inside
+   * the attempt of the started task `id` (the consumer span's context), for its `execute` hooks.
+   */
+  | { type: 'attemptMetadata'; id: string; metadata: Record<string, string> }
   /** The answer to a thread's forwarded request. */
   | { type: 'reply'; requestId: number; results: TaskResultData[] }
   | { type: 'reply'; requestId: number; error: ExceptionData };
@@ -96,7 +101,8 @@ export type ThreadEvent =
 /** From a thread to the pool: a batch of task events, or a message about the thread. */
 export type FromThread =
   | ThreadEvent[]
-  | { type: 'ready' }
+  /** Set up; `instrumented` when its thread setup added instrumentation (`execute` hooks). */
+  | { type: 'ready'; instrumented: boolean }
   | { type: 'initFailed'; error: ExceptionData }
   | { type: 'log'; level: 'warn' | 'error'; message: string }
   /** A task in the thread enqueued a task or asked for a result: the main thread does it. */

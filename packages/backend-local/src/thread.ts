@@ -16,6 +16,8 @@ import {
 import {
   exceptionToData,
   getRegisteredTask,
+  hasTaskInstrumentation,
+  instrumentExecution,
   invokeTask,
   loadTaskModules,
   registeredTaskNames,
@@ -73,6 +75,35 @@ try {
   process.exit(1);
 }
 
+/**
+ * Whether the thread setup added instrumentation: then each task's function runs through the
+ * `execute` hooks, with the attempt metadata the main thread sends once it has started the
+ * attempt (its consumer span), so this thread waits for it before calling the function.
+ */
+const instrumented = hasTaskInstrumentation();
+/** Who waits for the attempt metadata of each started task, by id. */
+const metadataWaiters = new Map<string, (metadata: Record<string, string>) => void>();
+
+/** The attempt metadata of task `id` from the main thread; `{}` if `signal` aborts first. */
+function attemptMetadataOf(id: string, signal: AbortSignal): Promise<Record<string, string>> {
+  return new Promise((resolve) => {
+    const settle = (metadata: Record<string, string>): void => {
+      metadataWaiters.delete(id);
+      signal.removeEventListener('abort', onAbort);
+      resolve(metadata);
+    };
+    const onAbort = (): void => {
+      settle({});
+    };
+    if (signal.aborted) {
+      resolve({});
+    } else {
+      metadataWaiters.set(id, settle);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
 const queue: (TaskResultData | undefined)[] = [];
 let head = 0;
 let busy = false;
@@ -108,7 +139,11 @@ async function run(job: TaskResultData, at: number): Promise<ThreadEvent> {
     // The task as enqueued, with its using() changes, rebuilt without validation.
     const ready = taskResultFromData(job, { task: registered });
     const { result } = startAttempt(ready, init.workerId, new Date(at));
-    const value = await invokeTask(result, controller.signal);
+    const value = instrumented
+      ? await instrumentExecution(result, await attemptMetadataOf(job.id, controller.signal), () =>
+          invokeTask(result, controller.signal),
+        )
+      : await invokeTask(result, controller.signal);
     const durationUs = Math.round((performance.now() - begin) * 1000);
     return { kind: 'succeeded', id: job.id, value, durationUs };
   } catch (error) {
@@ -211,6 +246,9 @@ function handle(message: ToThread): void {
       closing = true;
       if (!busy) void stop();
       break;
+    case 'attemptMetadata':
+      metadataWaiters.get(message.id)?.(message.metadata);
+      break;
     case 'reply':
       requests.settle(message);
       break;
@@ -218,4 +256,4 @@ function handle(message: ToThread): void {
 }
 
 port.on('message', handle);
-post({ type: 'ready' });
+post({ type: 'ready', instrumented });

@@ -117,6 +117,25 @@ configureTasks({
 await compare('Thread pool (2 threads)', threadPoolRound);
 await taskBackends.close();
 
+// The same with every thread set up with instrumentTaskThread(): a thread then waits for each
+// attempt's context from the main thread. Its "without" (main thread not instrumented) shows
+// that wait alone, against the "without" above.
+configureTasks({
+  backends: {
+    default: {
+      backend: ThreadPoolBackend,
+      options: { maxWorkers: 2, threadSetup: new URL('./thread-setup.ts', import.meta.url) },
+    },
+  },
+  taskModules: [TASK_MODULE],
+  logger: quiet,
+});
+await compare(
+  'Thread pool (2 threads), threads set up with instrumentTaskThread()',
+  threadPoolRound,
+);
+await taskBackends.close();
+
 const database = await scratchPostgres();
 try {
   configureTasks({

@@ -41,6 +41,17 @@ export interface InstrumentTasksOptions {
 }
 
 /**
+ * In a worker thread of the thread pool (call it from the backend's `threadSetup` module,
+ * after setting up an OpenTelemetry SDK in that thread): run each task's function inside the
+ * attempt's consumer span, which the main thread records, so that the spans the task makes
+ * are its children. Returns a function that undoes it.
+ */
+export function instrumentTaskThread(): () => void {
+  const { execute } = tracingInstrumentation();
+  return addTaskInstrumentation({ execute });
+}
+
+/**
  * Trace and measure every task enqueued and every attempt run in this process, from now on.
  * Call it once at start-up, after setting up the OpenTelemetry SDK, in the web process and
  * in every worker process (`node --import ./instrumentation.ts …`). Returns a function that

@@ -116,6 +116,11 @@ export function tracingInstrumentation(tracerProvider?: TracerProvider): TaskIns
       return carrier;
     },
 
+    // On the thread pool, in the worker thread: the consumer span made on the main thread is
+    // the parent of what the task's function does (its context came as attempt metadata).
+    execute: (_running, attemptMetadata, execute) =>
+      context.with(propagation.extract(ROOT_CONTEXT, attemptMetadata), execute),
+
     attempt: (running, attempt) => {
       const parent = propagation.extract(ROOT_CONTEXT, running.metadata);
       const producer = trace.getSpanContext(parent);

@@ -3,7 +3,9 @@ import { configureTasks, ImmediateBackend, taskBackends, TaskResultStatus } from
 import { ThreadPoolBackend } from '@djtasks/backend-local';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentTasks } from '../src/index.ts';
-import { activeSpan, alwaysFails, failsOnce, succeeds } from './fixtures/tasks.ts';
+import { BroadcastChannel } from 'node:worker_threads';
+import { activeSpan, alwaysFails, failsOnce, makesSpan, succeeds } from './fixtures/tasks.ts';
+import { THREAD_SPANS_CHANNEL } from './fixtures/thread-setup.ts';
 import { InMemorySpanExporter, registerTracing, spanData, type SpanData } from './support/spans.ts';
 
 const exporter = new InMemorySpanExporter();
@@ -151,4 +153,52 @@ describe('traces on the thread pool', () => {
       status: { code: SpanStatusCode.ERROR, message: 'TypeError: this task always fails' },
     });
   });
+
+  it('makes the consumer span the parent of spans made in the task body, in an instrumented thread', async () => {
+    const fromThreads: SpanData[] = [];
+    const channel = new BroadcastChannel(THREAD_SPANS_CHANNEL);
+    channel.onmessage = (event) => {
+      fromThreads.push((event as { data: SpanData }).data);
+    };
+    try {
+      configureTasks({
+        backends: {
+          default: {
+            backend: ThreadPoolBackend,
+            options: {
+              maxWorkers: 1,
+              threadSetup: new URL('./fixtures/thread-setup.ts', import.meta.url),
+            },
+          },
+        },
+        taskModules: [new URL('./fixtures/tasks.ts', import.meta.url).href],
+        logger: quiet,
+      });
+      uninstrument = instrumentTasks({ metrics: false, queueGauges: false });
+      const { value: result, request } = await inRequest(() => makesSpan.enqueue());
+      // The thread imports the SDK first: give it time on a loaded machine.
+      const patiently = { timeout: 30_000 };
+      await expect
+        .poll(async () => (await makesSpan.getResult(result.id)).status, patiently)
+        .toBe('SUCCESSFUL');
+      await expect.poll(() => byName('process otel.fixtures.makesSpan').length, patiently).toBe(1);
+      await expect.poll(() => fromThreads.length, patiently).toBe(1);
+      const [consumer] = byName('process otel.fixtures.makesSpan');
+      const [inTask] = fromThreads;
+      expect(inTask).toMatchObject({
+        name: 'render the report',
+        traceId: request.traceId,
+        parentSpanId: consumer!.spanId,
+      });
+      expect(consumer!.traceId).toBe(request.traceId);
+      const { returnValue } = await makesSpan.getResult(result.id);
+      expect(returnValue).toEqual({
+        traceId: request.traceId,
+        spanId: inTask!.spanId,
+        activeBefore: true,
+      });
+    } finally {
+      channel.close();
+    }
+  }, 60_000);
 });

@@ -13,6 +13,7 @@ export {
   runTaskAttempt,
   type RunTaskAttemptOptions,
 } from './lifecycle.ts';
+export { attemptMetadata, hasTaskInstrumentation, instrumentExecution } from './instrumentation.ts';
 export { getTaskLogger } from './log.ts';
 export { checkTaskMetadata } from './metadata.ts';
 export { loadTaskModules, resolveTaskModule } from './modules.ts';

@@ -5,6 +5,7 @@
  * backend writes the task and while the task's function runs. With none added, nothing here
  * costs more than an empty-list check.
  */
+import type { JsonValue } from './json.ts';
 import { getTaskLogger } from './log.ts';
 import { checkTaskMetadata, NO_METADATA, type TaskMetadata } from './metadata.ts';
 import type { TaskResult } from './result.ts';
@@ -36,6 +37,19 @@ export interface TaskInstrumentation {
    * worker thread: there only the wrapping is inside).
    */
   attempt?: (running: TaskResult, attempt: () => Promise<TaskResult>) => Promise<TaskResult>;
+  /**
+   * Wrap the call of the task's function where it runs apart from its attempt: in a worker
+   * thread of the thread pool (add it there, in the thread setup module), where the main
+   * thread's `attempt` hooks cannot make anything active. `attemptMetadata` is what the
+   * `metadata` hooks of the attempt's process returned inside its `attempt` hooks (with
+   * tracing: the context of the attempt's consumer span). Call `execute` once, at once.
+   * Not called where the function runs inside the `attempt` hooks (the other backends).
+   */
+  execute?: (
+    running: TaskResult,
+    attemptMetadata: TaskMetadata,
+    execute: () => Promise<JsonValue>,
+  ) => Promise<JsonValue>;
 }
 
 const installed: TaskInstrumentation[] = [];
@@ -112,6 +126,35 @@ export function instrumentAttempt(
 ): Promise<TaskResult> {
   const hooks = installed.flatMap((i) => (i.attempt ? [i.attempt.bind(i)] : []));
   return wrapped(hooks, running, attempt, `an attempt of task id=${running.id}`);
+}
+
+/**
+ * Run the call of the function of `running`, made elsewhere than its attempt (a worker
+ * thread), through the added `execute` hooks, with the attempt's `attemptMetadata`.
+ */
+export function instrumentExecution(
+  running: TaskResult,
+  attemptMetadata: TaskMetadata,
+  execute: () => Promise<JsonValue>,
+): Promise<JsonValue> {
+  const hooks = installed.flatMap((i) =>
+    i.execute
+      ? [
+          (metadata: TaskMetadata, inner: () => Promise<JsonValue>) =>
+            i.execute!(running, metadata, inner),
+        ]
+      : [],
+  );
+  return wrapped(hooks, attemptMetadata, execute, `the function of task id=${running.id}`);
+}
+
+/**
+ * What the `metadata` hooks return now for an attempt of `task` whose function runs
+ * elsewhere: call it inside the attempt (where the `attempt` hooks made their context
+ * active) and hand it to {@link instrumentExecution} where the function runs.
+ */
+export function attemptMetadata(task: AnyTask): TaskMetadata {
+  return newTaskMetadata(task);
 }
 
 /** The metadata of a new result of `task`: `given`, plus what the `metadata` hooks add. */

@@ -33,6 +33,14 @@ export function getTaskLogger(): TaskLogger {
   return current;
 }
 
+/**
+ * Whether a debug line may be written: false only for the default logger without
+ * `NODE_DEBUG=djtasks`, so that a line built for every task is not built for nothing.
+ */
+export function taskDebugEnabled(): boolean {
+  return current !== defaultTaskLogger || debug.enabled;
+}
+
 /** Replace the logger (`configureTasks` does this from the configuration's `logger`). */
 export function setTaskLogger(logger: TaskLogger | undefined): void {
   current = logger ?? defaultTaskLogger;

@@ -1,4 +1,4 @@
-import { getTaskLogger } from './log.ts';
+import { getTaskLogger, taskDebugEnabled } from './log.ts';
 import type { TaskResult } from './result.ts';
 
 /** What a task signal hands its receivers. `sender` is the backend's class, as in Django. */
@@ -70,6 +70,7 @@ export const taskFinished = new TaskSignal('taskFinished');
 
 // Django's built-in receivers log every transition to the "django.tasks" logger; ours go to the task logger.
 taskEnqueued.connect(function logTaskEnqueued({ taskResult }) {
+  if (!taskDebugEnabled()) return;
   getTaskLogger().debug(
     `Task id=${taskResult.id} name=${taskResult.task.name} enqueued backend=${taskResult.backend}`,
   );
@@ -77,11 +78,13 @@ taskEnqueued.connect(function logTaskEnqueued({ taskResult }) {
 // Per-task lines are debug (Django logs started/finished at info): a worker at its default
 // level must not write a line per task. A failure stays an error.
 taskStarted.connect(function logTaskStarted({ taskResult }) {
+  if (!taskDebugEnabled()) return;
   getTaskLogger().debug(
     `Task id=${taskResult.id} name=${taskResult.task.name} state=${taskResult.status}`,
   );
 });
 taskFinished.connect(function logTaskFinished({ taskResult }) {
+  if (taskResult.status !== 'FAILED' && !taskDebugEnabled()) return;
   const logger = getTaskLogger();
   const message = `Task id=${taskResult.id} name=${taskResult.task.name} state=${taskResult.status}`;
   if (taskResult.status === 'FAILED') {

@@ -1,0 +1,3 @@
+import { queueLossSuite } from './queue-loss-suite.ts';
+
+queueLossSuite('sqlite');
