@@ -46,17 +46,18 @@ export function renderMarkdown(result: BenchResult): string {
     `Run of ${meta.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(meta.durationSeconds / 60)} min: ` +
       `${meta.cores} × ${meta.cpuModel}, ${meta.memoryGb} GB RAM, Node ${meta.node}` +
       (meta.postgres ? `, ${meta.postgres}` : '') +
-      (meta.mariadb ? `, ${meta.mariadb}` : '') +
       (meta.postgresSettings
         ? ` (${Object.entries(meta.postgresSettings)
             .map(([k, v]) => `${k}=${v}`)
             .join(', ')})`
         : '') +
+      (meta.mariadb ? `, ${meta.mariadb}` : '') +
       `. ${meta.options.rounds} round${meta.options.rounds === 1 ? '' : 's'}, systems interleaved (order rotated each round); ` +
       `${meta.options.tasks.toLocaleString('en-US')} tasks per bulk enqueue and drain, ` +
       `${meta.options.oneAtATime.toLocaleString('en-US')} enqueued one at a time, concurrency ${meta.options.concurrency}, ` +
       `${meta.options.latencySamples} latency samples every ${meta.options.latencyIntervalMs} ms. ` +
-      `Load average (1 min) at the start of each round: ${loads.map((l) => l.toFixed(2)).join(', ')}. ` +
+      `Load average (1 min) at the start of each round: ${loads.map((l) => l.toFixed(2)).join(', ')}; ` +
+      `highest before a case: ${Math.max(0, ...result.cases.map((c) => c.loadBefore.loadavg1)).toFixed(2)}. ` +
       'Cells: median (min–max) over rounds.',
   );
   const rowsFor = (condition: Condition) =>
