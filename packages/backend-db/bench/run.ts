@@ -30,11 +30,15 @@ const HELP = `node bench/run.ts [options]
   --drain-cap S         give up on a drain after S seconds (default 120)
   --out FILE            result file (default bench/results/latest.json; with --smoke, one in the temp dir)
   --limits              also measure single-row commits/s (pgbench; node:sqlite), ~12 s
+  --no-warm-up          skip the unrecorded warm-up pass (one tiny case per system before round 1;
+                        off with --smoke unless --warm-up)
   --smoke               tiny sizes for a quick check (500 tasks, 100 one at a time, 20 samples, 1 round)
 Environment: DJTASKS_BENCH_PG_URL, a PostgreSQL URL whose user may create databases
-(default postgresql://postgres@127.0.0.1:5432/postgres).`;
+(default postgresql://postgres@127.0.0.1:5432/postgres); DJTASKS_BENCH_MARIADB_URL, the same
+for MariaDB (default mariadb://root@127.0.0.1:3306/).`;
 
 const { values: args } = parseArgs({
+  allowNegative: true,
   options: {
     systems: { type: 'string' },
     rounds: { type: 'string' },
@@ -48,6 +52,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     limits: { type: 'boolean', default: false },
+    'warm-up': { type: 'boolean' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -150,6 +155,22 @@ try {
   if (args.limits) {
     result.limits = await measureLimits();
     save();
+  }
+  if (args['warm-up'] ?? !smoke) {
+    // One tiny unrecorded case per system first, so that no system's first measure runs in a
+    // cold harness (code not yet compiled by V8, modules not loaded): only round 1's first
+    // system would pay for it.
+    for (const system of systems) {
+      const database = DATABASES[system.database];
+      if (!database) throw new Error(`${system.id}: no ${system.database} database in the harness`);
+      await runCase(system, database, 'fresh', 0, {
+        ...options,
+        tasks: 200,
+        oneAtATime: 200,
+        latencySamples: 5,
+      });
+    }
+    console.error(`warm-up done (${systems.length} tiny cases, not recorded)`);
   }
   for (let round = 1; round <= options.rounds; round++) {
     result.meta.rounds.push({ round, startedAt: new Date().toISOString(), load: load() });
