@@ -11,6 +11,14 @@ export interface SqliteDialectOptions {
 
 const CACHE_LIMIT = 256;
 
+/** A prepared statement as kysely's SQLite driver uses it. */
+interface PreparedForKysely {
+  reader: boolean;
+  all(params: readonly unknown[]): unknown;
+  run(params: readonly unknown[]): unknown;
+  get(params: readonly unknown[]): unknown;
+}
+
 /**
  * A Kysely dialect for MikroORM's `SqliteDriver` on Node's built-in `node:sqlite`, set up for a
  * task queue shared by several processes: WAL journal, a busy timeout, and every transaction
@@ -26,27 +34,26 @@ export class DjtasksSqliteDialect extends SqliteDialect {
         const db: DatabaseSync = new Database(path, { timeout: busyTimeoutMs });
         db.exec('pragma journal_mode = wal');
         db.exec(`pragma synchronous = ${synchronous}`);
-        const cache = new Map<string, StatementSync>();
-        const prepare = (sql: string): StatementSync => {
-          let statement = cache.get(sql);
-          if (!statement) {
-            statement = db.prepare(sql);
-            if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-            cache.set(sql, statement);
-          }
-          return statement;
-        };
-        return {
-          prepare(sql: string) {
+        /** Prepared statements with what kysely asks of them, by SQL text (the worker sends a few texts, many times). */
+        const cache = new Map<string, PreparedForKysely>();
+        const prepare = (sql: string): PreparedForKysely => {
+          let prepared = cache.get(sql);
+          if (!prepared) {
             const text = /^\s*begin\s*;?\s*$/i.test(sql) ? 'begin immediate' : sql;
-            const statement = prepare(text);
-            return {
+            const statement: StatementSync = db.prepare(text);
+            prepared = {
               reader: /^\s*(select|pragma|explain|with)/i.test(text) || /\breturning\b/i.test(text),
               all: (params: readonly unknown[]) => statement.all(...(params as never[])),
               run: (params: readonly unknown[]) => statement.run(...(params as never[])),
               get: (params: readonly unknown[]) => statement.get(...(params as never[])),
             };
-          },
+            if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+            cache.set(sql, prepared);
+          }
+          return prepared;
+        };
+        return {
+          prepare,
           close() {
             cache.clear();
             db.close();

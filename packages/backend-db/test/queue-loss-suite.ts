@@ -1,3 +1,4 @@
+import type { TestDialect } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { TaskResultStatus } from '@djtasks/tasks';
 import { countRun, failsFirstTime } from './fixtures/tasks.ts';
@@ -9,7 +10,7 @@ import { startWorkerProcess, useWorkerDatabase, waitUntil } from './processes.ts
  * The worker process keeps running and ends the task FAILED with `InvalidTask`, unrun, as
  * Django's worker does when the task it loads no longer validates.
  */
-export function queueLossSuite(dialect: 'sqlite' | 'postgresql'): void {
+export function queueLossSuite(dialect: TestDialect): void {
   describe(`a queue dropped from the configuration while a retry waits (${dialect})`, () => {
     const db = useWorkerDatabase(dialect);
 

@@ -11,8 +11,9 @@
  * available_at, id), several queues read it once per queue (then at most limit × queues rows
  * are merged), all queues read `ready_backend_idx` (backend, priority desc, available_at, id).
  * `test/plans.postgres.test.ts` and `test/plans.sqlite.test.ts` check the plans on a fresh,
- * never-analyzed table. A little over 300 lines: the claim's statements for every queue filter
- * and both databases sit side by side with the reasons for their shape.
+ * never-analyzed table (`test/plans.mariadb.test.ts` on MariaDB). Over 300 lines (about 430):
+ * the claim's statements for every queue filter and all three databases sit side by side with
+ * the reasons for their shape, and MariaDB's claim, without RETURNING, takes three statements.
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { readDate, readDateOrNull, type DialectName } from '../dialect.ts';
@@ -20,7 +21,7 @@ import type { TaskRow } from '../rows.ts';
 import { TASK_RESULT_TABLE as T } from '../schema.ts';
 import { TASK_COLUMNS } from './columns.ts';
 import type { QueueFilter } from './queue-filter.ts';
-import { runnerOf, type Runner } from './runner.ts';
+import { inTransaction, runnerOf, type Runner } from './runner.ts';
 import type { Statement } from './statement.ts';
 
 /**
@@ -206,19 +207,12 @@ export async function claimRows(
     return rows.sort(compareClaimOrder);
   }
   if (dialect === 'mysql') {
-    return em.transactional((tem) =>
-      mysqlClaim(runnerOf(tem, dialect), filter, workerId, limit, now, leaseUntil),
+    return inTransaction(em, dialect, (runner) =>
+      mysqlClaim(runner, filter, workerId, limit, now, leaseUntil),
     );
   }
-  return em.transactional((tem) =>
-    sqliteClaim(
-      runnerOf(tem, dialect),
-      filter,
-      workerId,
-      limit,
-      now.getTime(),
-      leaseUntil.getTime(),
-    ),
+  return inTransaction(em, dialect, (runner) =>
+    sqliteClaim(runner, filter, workerId, limit, now.getTime(), leaseUntil.getTime()),
   );
 }
 

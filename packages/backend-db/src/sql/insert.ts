@@ -1,7 +1,9 @@
 /**
  * The producer's SQL: insert new task rows (plain, in bulk, or under a unique key), read one
  * row, and cancel. Every function takes the `EntityManager` to run through, so it joins
- * whatever transaction that manager is in.
+ * whatever transaction that manager is in. Over 300 lines: each statement is written for the
+ * three databases side by side, and MariaDB/MySQL need their own unique insert (no ON CONFLICT)
+ * and update-then-read (no RETURNING on UPDATE).
  */
 import type { EntityManager } from '@mikro-orm/sql';
 import { dbDate, type DialectName } from '../dialect.ts';

@@ -81,6 +81,28 @@ export function runnerOf(em: EntityManager, dialect: DialectName = dialectOf(em)
     };
   }
   const client = () => transaction ?? em.getConnection().getClient<unknown>();
+  return kyselyRunner(dialect, client);
+}
+
+/**
+ * Run `fn` in a transaction of its own on `em`'s connection, without MikroORM's unit of work
+ * (a claim on SQLite: `BEGIN IMMEDIATE`, two statements, `COMMIT`, many times a second).
+ * Inside a transaction `em` is already in, `fn` joins it.
+ */
+export async function inTransaction<T>(
+  em: EntityManager,
+  dialect: DialectName,
+  fn: (runner: Runner) => Promise<T>,
+): Promise<T> {
+  if (em.getTransactionContext() !== undefined) return fn(runnerOf(em, dialect));
+  return em
+    .getConnection()
+    .getClient<unknown>()
+    .transaction()
+    .execute((trx) => fn(kyselyRunner(dialect, () => trx)));
+}
+
+function kyselyRunner(dialect: DialectName, client: () => Kysely<unknown>): Runner {
   return {
     dialect,
     all: <T>(statement: Statement, params: readonly unknown[]) =>
