@@ -49,6 +49,8 @@ export const TaskResultSchema = defineEntity({
     cancelRequestedAt: p.datetime().nullable(),
     /** The task's `uniqueKey`: one READY or RUNNING row per backend, task name and key. */
     uniqueKey: p.string().length(255).nullable(),
+    /** JSON object of strings set at enqueue (`result.metadata`, migration 0004). */
+    metadata: p.text().default('{}'),
   },
 });
 

@@ -3,36 +3,24 @@
  * on every database (SQLite stores them so; PostgreSQL converts them in the statement), so
  * that decoding a row never parses a date string.
  */
+import { DateTimeType, UnderscoreNamingStrategy } from '@mikro-orm/core';
 import type { DialectName } from '../dialect.ts';
+import { TaskResultSchema } from '../schema.ts';
 
-const PLAIN = [
-  'id',
-  'status',
-  'task_name',
-  'queue_name',
-  'backend_name',
-  'priority',
-  'args',
-  'attempts',
-  'worker_ids',
-  'errors',
-  'return_value',
-  'lease_owner',
-  'claim_token',
-  'metadata',
-  'unique_key',
-] as const;
-
-const TIMESTAMPS = [
-  'run_after',
-  'available_at',
-  'enqueued_at',
-  'started_at',
-  'last_attempted_at',
-  'finished_at',
-  'lease_expires_at',
-  'cancel_requested_at',
-] as const;
+/**
+ * The task table's columns, from the MikroORM entity (the schema's one description), with
+ * MikroORM's own naming (`taskName` → `task_name`), and which of them hold timestamps.
+ */
+const naming = new UnderscoreNamingStrategy();
+/** Whether a property's MikroORM type is a timestamp (`p.datetime()`). */
+const isTimestamp = (type: unknown): boolean => type === DateTimeType;
+const properties = Object.entries(TaskResultSchema.meta.properties);
+const PLAIN = properties
+  .filter(([, property]) => !isTimestamp(property.type))
+  .map(([name]) => naming.propertyToColumnName(name));
+const TIMESTAMPS = properties
+  .filter(([, property]) => isTimestamp(property.type))
+  .map(([name]) => naming.propertyToColumnName(name));
 
 /** Every column of the task table, qualified by `alias`, timestamps as epoch milliseconds. */
 export const TASK_COLUMNS: Readonly<Record<DialectName, (alias: string) => string>> = {
