@@ -29,7 +29,8 @@ const HELP = `node bench/run.ts [options]
   --concurrency N       tasks in flight per worker (default 10)
   --drain-cap S         give up on a drain after S seconds (default 120)
   --out FILE            result file (default bench/results/latest.json; with --smoke, one in the temp dir)
-  --limits              also measure single-row commits/s (pgbench; node:sqlite), ~12 s
+  --no-limits           skip the single-row commits/s measure (pgbench; node:sqlite), ~12 s
+                        (off with --smoke unless --limits)
   --no-warm-up          skip the unrecorded warm-up pass (one tiny case per system before round 1;
                         off with --smoke unless --warm-up)
   --smoke               tiny sizes for a quick check (500 tasks, 100 one at a time, 20 samples, 1 round)
@@ -51,7 +52,7 @@ const { values: args } = parseArgs({
     'drain-cap': { type: 'string' },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
-    limits: { type: 'boolean', default: false },
+    limits: { type: 'boolean' },
     'warm-up': { type: 'boolean' },
     help: { type: 'boolean', default: false },
   },
@@ -152,7 +153,7 @@ console.error(
     `${options.tasks} tasks per drain; results to ${out}`,
 );
 try {
-  if (args.limits) {
+  if ((args.limits ?? !smoke) && systems.some((s) => s.database === 'postgresql')) {
     result.limits = await measureLimits();
     save();
   }
