@@ -23,7 +23,17 @@ import {
 import { Worker } from '../src/worker.ts';
 import { main } from '../src/cli.ts';
 import { scratchDatabase, type ScratchDatabase, type TestDialect } from './helpers.ts';
-import { closeGate, gated, gatedStarted, low, openGated, started } from './fixtures/order.ts';
+import {
+  closeGate,
+  gated,
+  gatedStarted,
+  inQa,
+  inQb,
+  inQc,
+  low,
+  openGated,
+  started,
+} from './fixtures/order.ts';
 
 /** In-process tests of the backend and worker against a real database. */
 export function backendSuite(dialect: TestDialect): void {
@@ -231,6 +241,22 @@ export function backendSuite(dialect: TestDialect): void {
       expect(started.filter((label) => label !== 'high')).toEqual(
         Array.from({ length: 20 }, (_, i) => `low-${i}`),
       );
+    });
+
+    it('claims from several queues in priority order across them, and from all queues but the excluded ones', async () => {
+      started.length = 0;
+      await inQa.enqueueMany([['a1'], ['a2']]);
+      await inQb.enqueue('b1');
+      await inQc.enqueue('c1');
+      // One place at a time: each claim must take the best row of both queues.
+      const options = { concurrency: 1, batch: true, startupDelay: false } as const;
+      await new Worker({ ...options, queues: ['qa', 'qb'] }).run();
+      expect(started.splice(0)).toEqual(['b1', 'a1', 'a2']);
+      const left = await inQa.enqueue('a3');
+      await new Worker({ ...options, queues: '*', excludeQueues: ['qa'] }).run();
+      expect(started.splice(0)).toEqual(['c1']);
+      await left.refresh();
+      expect(left.status).toBe(TaskResultStatus.READY);
     });
 
     it('rejects bad worker and CLI options with messages naming them', async () => {
