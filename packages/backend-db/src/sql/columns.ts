@@ -1,7 +1,7 @@
 /**
  * The columns of a task row as djtasks reads them: timestamps come back as epoch milliseconds
- * on every database (SQLite stores them so; PostgreSQL converts them in the statement), so
- * that decoding a row never parses a date string.
+ * (SQLite stores them so; PostgreSQL converts them in the statement), so that decoding a row
+ * never parses a date string, except on MariaDB/MySQL (UTC DATETIME text, see below).
  */
 import { DateTimeType, UnderscoreNamingStrategy } from '@mikro-orm/core';
 import type { DialectName } from '../dialect.ts';
