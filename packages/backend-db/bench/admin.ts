@@ -14,18 +14,28 @@ import { configureTasks, taskBackends } from '@djtasks/tasks';
 import {
   countsByQueueAndStatus,
   DatabaseBackend,
-  finishedPerMinute,
   listResults,
+  listScheduleResults,
   migrate,
   openDatabase,
   TASK_RESULT_TABLE as T,
+  taskThroughput,
+  taskTimings,
   type ListResultsOptions,
 } from '../src/index.ts';
 import { dialectOf, readDate, type DialectName } from '../src/dialect.ts';
 import {
+  selectEnqueuedBuckets,
+  selectFinishedBuckets,
+  selectRunPercentiles,
+  selectStartedBuckets,
+  selectWaitPercentiles,
+  type StatsWindow,
+} from '../src/task-admin-stats-queries.ts';
+import {
   selectCounts,
-  selectFinishedPerMinute,
   selectRows,
+  selectRowsByKeyPrefix,
   type RowCursor,
   type RowFilter,
 } from '../src/task-admin-queries.ts';
@@ -52,11 +62,12 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
   const errors = `case when g % 12 = 0 and g % 50 <> 0 then '[{"exceptionClassPath":"Error","message":"boom ' || (g % 1000) || '","traceback":"Error: boom"}]' else '[]' end`;
   const columns =
     'id, status, task_name, queue_name, backend_name, priority, args, available_at, enqueued_at, ' +
-    'started_at, last_attempted_at, finished_at, attempts, worker_ids, errors, return_value';
+    'started_at, last_attempted_at, finished_at, attempts, worker_ids, errors, return_value, unique_key';
   if (dialect === 'postgresql') {
     await em.execute(
       `insert into ${T} (${columns}) select lpad(g::text, 32, '0'), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
-        `t, t, t, t, t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1' ` +
+        `t, t, t + (g % 100) * interval '1 ms', t + (g % 100) * interval '1 ms', t + interval '1 second', 1, '["worker-' || (g % 10) || '"]', ${errors}, '1', ` +
+        `case when g % 1000 = 0 then 'schedule:bench:' || lpad(g::text, 10, '0') end ` +
         `from (select g, now() - interval '7 days' + g * (interval '7 days' / ${FINISHED}) as t from generate_series(1, ${FINISHED}) g) s`,
     );
     await em.execute(
@@ -71,8 +82,9 @@ async function fill(em: EntityManager, dialect: DialectName): Promise<void> {
     await em.execute(
       `with recursive s(g) as (select 1 union all select g + 1 from s where g < ${FINISHED}) ` +
         `insert into ${T} (${columns}) select printf('%032d', g), ${status}, 'bench.task' || (g % 5), 'q' || ((g / 12) % 4), 'default', 0, '[1]', ` +
-        `${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step} + 1000, 1, ` +
-        `'["worker-' || (g % 10) || '"]', ${errors}, '1' from s`,
+        `${start} + g * ${step}, ${start} + g * ${step}, ${start} + g * ${step} + g % 100, ${start} + g * ${step} + g % 100, ${start} + g * ${step} + 1000, 1, ` +
+        `'["worker-' || (g % 10) || '"]', ${errors}, '1', ` +
+        `case when g % 1000 = 0 then printf('schedule:bench:%010d', g) end from s`,
     );
     const now = Date.now();
     await em.execute(
@@ -126,6 +138,8 @@ const NO_FILTER: RowFilter = {
   finishedAfter: undefined,
   finishedBefore: undefined,
   errorText: undefined,
+  uniqueKey: undefined,
+  uniqueKeyPrefix: undefined,
 };
 
 async function benchmark(dialect: DialectName, database: string): Promise<void> {
@@ -172,6 +186,18 @@ async function benchmark(dialect: DialectName, database: string): Promise<void> 
     ['workerId=worker-7', { workerId: 'worker-7' }, { workerId: 'worker-7' }, null],
     ['errorText="boom 999"', { errorText: 'boom 999' }, { errorText: 'boom 999' }, null],
     [
+      'uniqueKey (one row)',
+      { uniqueKey: 'schedule:bench:0000500000' },
+      { uniqueKey: 'schedule:bench:0000500000' },
+      null,
+    ],
+    [
+      'uniqueKeyPrefix (1 row in 1000 keyed)',
+      { uniqueKeyPrefix: 'schedule:bench:' },
+      { uniqueKeyPrefix: 'schedule:bench:' },
+      null,
+    ],
+    [
       'errorText, no match (reads every row)',
       { errorText: 'no such text' },
       { errorText: 'no such text' },
@@ -188,23 +214,64 @@ async function benchmark(dialect: DialectName, database: string): Promise<void> 
     console.log(`| ${name} | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`);
   }
   {
+    const schedule = { name: 'bench', task: 'bench.task0' };
+    const t = await time(() => listScheduleResults(backend, schedule, 5));
+    const seen: { sql: string; params: unknown[] }[] = [];
+    await selectRowsByKeyPrefix(
+      recording(em, seen),
+      dialect,
+      'default',
+      schedule.task,
+      'schedule:bench:',
+      5,
+    );
+    const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
+    console.log(
+      `| listScheduleResults (5) | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`,
+    );
+  }
+  {
     const t = await time(() => countsByQueueAndStatus(backend));
     const seen: { sql: string; params: unknown[] }[] = [];
     await selectCounts(recording(em, seen), dialect, 'default', new Date());
     const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
     console.log(`| countsByQueueAndStatus | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`);
   }
-  {
-    const t = await time(() => finishedPerMinute(backend, 60));
-    const seen: { sql: string; params: unknown[] }[] = [];
-    await selectFinishedPerMinute(
-      recording(em, seen),
-      dialect,
-      'default',
-      new Date(Date.now() - 3_600_000),
+  for (const [label, minutes, bucketMinutes] of [
+    ['last hour, per minute', 60, 1],
+    ['last day, per 30 min', 1440, 30],
+  ] as const) {
+    const t = await time(() => taskThroughput(backend, { minutes, bucketMinutes }));
+    console.log(
+      `| taskThroughput, ${label} (3 statements) | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | |`,
     );
-    const p = await plan(em, dialect, seen[0]!.sql, seen[0]!.params);
-    console.log(`| finishedPerMinute(60) | ${t.median.toFixed(1)} | ${t.max.toFixed(1)} | ${p} |`);
+    const p = await time(() => taskTimings(backend, { minutes }));
+    console.log(
+      `| taskTimings, ${label.split(',')[0]} (2 statements) | ${p.median.toFixed(1)} | ${p.max.toFixed(1)} | |`,
+    );
+    const until = new Date(Math.ceil(Date.now() / 60_000) * 60_000);
+    const window: StatsWindow = {
+      backendName: 'default',
+      since: new Date(until.getTime() - minutes * 60_000),
+      until,
+      bucketMs: bucketMinutes * 60_000,
+    };
+    for (const [name, select] of [
+      ['enqueued', selectEnqueuedBuckets],
+      ['started', selectStartedBuckets],
+      ['finished', selectFinishedBuckets],
+      ['wait percentiles', selectWaitPercentiles],
+      ['run percentiles', selectRunPercentiles],
+    ] as const) {
+      const seen: { sql: string; params: unknown[] }[] = [];
+      await select(recording(em, seen), dialect, window);
+      const scans = (await plan(em, dialect, seen[0]!.sql, seen[0]!.params))
+        .split(' / ')
+        .filter((line) => /scan|search|index/i.test(line))
+        .map((line) => line.trim())
+        .join(' / ');
+      console.log(`| &nbsp; ${label}: ${name} | | | ${scans} |`);
+    }
   }
   await taskBackends.close();
   configureTasks();

@@ -1,9 +1,9 @@
 import { task } from '@djtasks/tasks';
 
-/** Called when a benchmark task starts, if set (latency measurement). */
-export const hooks: { started?: () => void } = {};
+/** Set by the worker process: called in every benchmark task with the task's argument. */
+export const hooks: { onTask?: (t: number) => void } = {};
 
-/** A trivial task. */
-export const benchNoop = task({ name: 'bench.noop' }, () => {
-  hooks.started?.();
+/** A trivial task; `t` is the enqueue time (`process.hrtime` in µs) or 0. */
+export const benchTask = task({ name: 'bench.noop' }, (t: number) => {
+  hooks.onTask?.(t);
 });

@@ -15,6 +15,7 @@ export {
   Djtasks0005UniqueKeySchedules,
   Djtasks0006AdminIndexes,
   Djtasks0007ClaimIndexes,
+  Djtasks0008UniqueKeyIndex,
   migrate,
   MIGRATIONS_TABLE,
   READY_CHANNEL,
@@ -43,7 +44,6 @@ export {
   cancelResult,
   countsByQueueAndStatus,
   deleteResult,
-  finishedPerMinute,
   getResultDetail,
   InvalidResultQuery,
   listResults,
@@ -51,7 +51,6 @@ export {
   retryResult,
   TaskNotRetryable,
   TaskStillRunning,
-  type FinishedMinute,
   type ListResultsOptions,
   type QueueStatusCount,
   type ResultPage,
@@ -60,6 +59,17 @@ export {
   type TaskResultSummary,
   type WorkerInfo,
 } from './task-admin.ts';
+export {
+  taskThroughput,
+  taskTimings,
+  type Percentiles,
+  type QueueTimings,
+  type StatsWindowOptions,
+  type Throughput,
+  type ThroughputBucket,
+  type Timings,
+} from './task-admin-stats.ts';
+export { listScheduleResults } from './task-admin-schedules.ts';
 export { recoverAbandoned, type RecoveryReport } from './recovery.ts';
 export { scheduleReport, type ScheduleReport } from './schedule-report.ts';
 export type { WorkerOptions, WorkerSummary } from './worker-options.ts';

@@ -296,6 +296,19 @@ end $$`,
             `drop index ${T}_lease_idx`,
           ],
   },
+  {
+    // The task admin API by unique key, finished rows included (0005's unique index holds only
+    // READY and RUNNING ones): an exact key, a key prefix, and a schedule's recent ticks (keyed
+    // `schedule:<name>:<ISO tick>`, so newest tick = greatest key). Only keyed rows are in it.
+    // PostgreSQL's pattern opclass serves `like 'prefix%'` whatever the database's collation.
+    name: '0008_unique_key_index',
+    // MariaDB/MySQL have no partial indexes: there it holds every row (NULL keys first).
+    up: (dialect) => [
+      dialect === 'mysql'
+        ? `create index ${T}_key_enqueued_idx on ${T} (backend_name, unique_key, enqueued_at)`
+        : `create index ${T}_key_enqueued_idx on ${T} (backend_name, unique_key${dialect === 'postgresql' ? ' varchar_pattern_ops' : ''}, enqueued_at) where unique_key is not null`,
+    ],
+  },
 ];
 
 /**
@@ -473,6 +486,16 @@ export class Djtasks0007ClaimIndexes extends Migration {
 
   override up(): void {
     const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0007_claim_indexes')!;
+    for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
+  }
+}
+
+/** The unique key index of the task admin API, as a MikroORM migration; after {@link Djtasks0007ClaimIndexes}. */
+export class Djtasks0008UniqueKeyIndex extends Migration {
+  override name = 'Djtasks0008UniqueKeyIndex';
+
+  override up(): void {
+    const migration = DJTASKS_MIGRATIONS.find((m) => m.name === '0008_unique_key_index')!;
     for (const statement of migration.up(platformDialect(this.driver))) this.addSql(statement);
   }
 }

@@ -20,6 +20,8 @@ export interface RowFilter {
   finishedAfter: Date | undefined;
   finishedBefore: Date | undefined;
   errorText: string | undefined;
+  uniqueKey: string | undefined;
+  uniqueKeyPrefix: string | undefined;
 }
 
 /** Where the previous page ended: the last row's enqueue time (ms) and id. */
@@ -31,6 +33,50 @@ export interface RowCursor {
 /** `text` as a LIKE pattern matching it anywhere, with `%`, `_` and `\` taken literally. */
 function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * `unique_key` starts with `prefix` (case and LIKE wildcards taken literally), in a form the
+ * key index of migration 0008 serves: PostgreSQL's LIKE on its pattern opclass, SQLite's
+ * range over its binary order (its LIKE ignores ASCII case and would not use the index), and
+ * the same range on MariaDB/MySQL (the key column's utf8mb4_bin collation orders by code point).
+ */
+function keyPrefix(dialect: DialectName, prefix: string): { sql: string; params: unknown[] } {
+  if (dialect === 'postgresql') {
+    return { sql: `unique_key like ? escape '\\'`, params: [containsPattern(prefix).slice(1)] };
+  }
+  // The smallest string greater than every string that starts with the prefix: the prefix
+  // with its last character's code point one higher.
+  const chars = [...prefix];
+  const last = chars.at(-1)!.codePointAt(0)!;
+  if (last >= 0x10ffff) {
+    return {
+      sql: `unique_key >= ? and substr(unique_key, 1, ?) = ?`,
+      params: [prefix, chars.length, prefix],
+    };
+  }
+  const end = chars.slice(0, -1).join('') + String.fromCodePoint(last + 1);
+  return { sql: `unique_key >= ? and unique_key < ?`, params: [prefix, end] };
+}
+
+/**
+ * Rows of task `taskName` whose unique key starts with `prefix`, greatest key first, at most
+ * `limit`: a schedule's ticks (keyed `schedule:<name>:<ISO tick>`), newest first.
+ */
+export async function selectRowsByKeyPrefix(
+  em: EntityManager,
+  dialect: DialectName,
+  backendName: string,
+  taskName: string,
+  prefix: string,
+  limit: number,
+): Promise<TaskRow[]> {
+  const condition = keyPrefix(dialect, prefix);
+  return em.execute<TaskRow[]>(
+    `select * from ${T} where backend_name = ? and ${condition.sql} and task_name = ? ` +
+      `order by unique_key desc limit ?`,
+    [backendName, ...condition.params, taskName, limit],
+  );
 }
 
 /**
@@ -82,6 +128,15 @@ export async function selectRows(
     if (dialect === 'mysql') where.push(`errors collate utf8mb4_general_ci like ?`);
     else where.push(`errors ${dialect === 'postgresql' ? 'ilike' : 'like'} ? escape '\\'`);
     params.push(containsPattern(JSON.stringify(filter.errorText).slice(1, -1)));
+  }
+  if (filter.uniqueKey !== undefined) {
+    where.push('unique_key = ?');
+    params.push(filter.uniqueKey);
+  }
+  if (filter.uniqueKeyPrefix !== undefined) {
+    const prefix = keyPrefix(dialect, filter.uniqueKeyPrefix);
+    where.push(prefix.sql);
+    params.push(...prefix.params);
   }
   if (cursor !== null) {
     const at = dbDate(dialect, new Date(cursor.enqueuedAt));
@@ -190,27 +245,4 @@ export async function selectWorkers(
     [backendName, ...workers.map((w) => w.id)],
   );
   return { workers, running };
-}
-
-/** Finished rows per minute since `since`, by status: each minute as epoch ms. */
-export async function selectFinishedPerMinute(
-  em: EntityManager,
-  dialect: DialectName,
-  backendName: string,
-  since: Date,
-): Promise<{ minute: unknown; status: string; n: unknown }[]> {
-  // SQLite keeps milliseconds; PostgreSQL a timestamp. The finished index serves the range.
-  const minute =
-    dialect === 'postgresql'
-      ? `(floor(extract(epoch from finished_at) / 60) * 60000)::bigint`
-      : dialect === 'mysql'
-        ? // UTC DATETIME: seconds since the epoch without the session time zone's say.
-          `floor(timestampdiff(second, '1970-01-01', finished_at) / 60) * 60000`
-        : `(finished_at / 60000) * 60000`;
-  return em.execute(
-    `select ${minute} as minute, status, count(*) as n from ${T} ` +
-      `where status in ('SUCCESSFUL', 'FAILED', 'CANCELLED') and finished_at >= ? and backend_name = ? ` +
-      `group by 1, status order by 1, status`,
-    [dbDate(dialect, since), backendName],
-  );
 }

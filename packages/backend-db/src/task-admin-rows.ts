@@ -29,6 +29,8 @@ export interface TaskResultSummary {
   lastError: { exceptionClassPath: string; message: string } | null;
   /** When a cancel of the running attempt was asked. */
   cancelRequestedAt: Date | null;
+  /** The task's `uniqueKey` (a scheduled tick's is `schedule:<name>:<tick>`), or null. */
+  uniqueKey: string | null;
 }
 
 /** One attempt of a result, as {@link getResultDetail} tells it. */
@@ -104,6 +106,7 @@ export function summaryOf(row: TaskRow): TaskResultSummary {
     runningOn: running ? row.lease_owner : null,
     lastError: last ? { exceptionClassPath: last.exceptionClassPath, message: last.message } : null,
     cancelRequestedAt: readDateOrNull(row.cancel_requested_at),
+    uniqueKey: row.unique_key ?? null,
   };
 }
 

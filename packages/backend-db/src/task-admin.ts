@@ -15,7 +15,6 @@ import {
   retryRow,
   selectBackendRow,
   selectCounts,
-  selectFinishedPerMinute,
   selectRows,
   selectWorkers,
   type RowCursor,
@@ -50,6 +49,10 @@ export interface ListResultsOptions {
   finishedBefore?: Date;
   /** Only results with an error whose text (class, message or traceback) contains this, ignoring ASCII case. */
   errorText?: string;
+  /** Only results enqueued with this `uniqueKey`. */
+  uniqueKey?: string;
+  /** Only results whose `uniqueKey` starts with this (e.g. `schedule:nightly:`, a schedule's ticks). */
+  uniqueKeyPrefix?: string;
   /** At most this many results (1 to 1000). @defaultValue 50 */
   limit?: number;
   /** The `next` cursor of the previous page. */
@@ -153,6 +156,8 @@ export async function listResults(
     throw new InvalidResultQuery('limit', `must be a whole number from 1 to 1000 (got ${limit})`);
   if (options.workerId !== undefined) list('workerId', options.workerId);
   if (options.errorText !== undefined) list('errorText', options.errorText);
+  if (options.uniqueKey !== undefined) list('uniqueKey', options.uniqueKey);
+  if (options.uniqueKeyPrefix !== undefined) list('uniqueKeyPrefix', options.uniqueKeyPrefix);
   const cursor = options.after === undefined ? null : decodeCursor(options.after);
   const em = await forkOf(backend);
   const rows = await selectRows(
@@ -169,6 +174,8 @@ export async function listResults(
       finishedAfter: date('finishedAfter', options.finishedAfter),
       finishedBefore: date('finishedBefore', options.finishedBefore),
       errorText: options.errorText,
+      uniqueKey: options.uniqueKey,
+      uniqueKeyPrefix: options.uniqueKeyPrefix,
     },
     cursor,
     limit + 1,
@@ -277,48 +284,4 @@ export async function deleteResult(backend: DatabaseBackend, id: string): Promis
   const current = await selectBackendRow(em, backend.alias, id);
   if (!current) throw new TaskResultDoesNotExist(id);
   throw new TaskStillRunning(id);
-}
-
-/** Results finished in one minute, by how they ended. */
-export interface FinishedMinute {
-  /** The start of the minute. */
-  minute: Date;
-  successful: number;
-  failed: number;
-  cancelled: number;
-}
-
-/**
- * Results finished per minute over the last `minutes` minutes (default 60), oldest first,
- * one entry per minute including empty ones.
- */
-export async function finishedPerMinute(
-  backend: DatabaseBackend,
-  minutes = 60,
-  now: Date = new Date(),
-): Promise<FinishedMinute[]> {
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440)
-    throw new InvalidResultQuery(
-      'minutes',
-      `must be a whole number from 1 to 1440 (got ${minutes})`,
-    );
-  const end = Math.floor(now.getTime() / 60_000) * 60_000;
-  const start = end - (minutes - 1) * 60_000;
-  const em = await forkOf(backend);
-  const rows = await selectFinishedPerMinute(em, dialectOf(em), backend.alias, new Date(start));
-  const series: FinishedMinute[] = Array.from({ length: minutes }, (_, i) => ({
-    minute: new Date(start + i * 60_000),
-    successful: 0,
-    failed: 0,
-    cancelled: 0,
-  }));
-  for (const row of rows) {
-    const entry = series[(Number(row.minute) - start) / 60_000];
-    if (!entry) continue;
-    const n = readCount(row.n);
-    if (row.status === 'SUCCESSFUL') entry.successful += n;
-    else if (row.status === 'FAILED') entry.failed += n;
-    else entry.cancelled += n;
-  }
-  return series;
 }

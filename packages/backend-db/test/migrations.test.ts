@@ -95,6 +95,7 @@ describe.each<TestDialect>([
         '0005_unique_key_schedules',
         '0006_admin_indexes',
         '0007_claim_indexes',
+        '0008_unique_key_index',
       ]);
       expect(await migrate(em)).toEqual([]);
 
@@ -157,6 +158,7 @@ describe.each<TestDialect>([
         ).toEqual([
           `${TASK_RESULT_TABLE}_enqueued_idx`,
           `${TASK_RESULT_TABLE}_finished_idx`,
+          `${TASK_RESULT_TABLE}_key_enqueued_idx`,
           `${TASK_RESULT_TABLE}_queue_enqueued_idx`,
           `${TASK_RESULT_TABLE}_ready_backend_idx`,
           `${TASK_RESULT_TABLE}_ready_queue_idx`,

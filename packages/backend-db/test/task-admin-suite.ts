@@ -1,3 +1,5 @@
+// One suite run on SQLite and PostgreSQL with one shared fixture: every filter, pagination,
+// retry, cancel and delete of the task admin API (hence past 300 lines).
 import type { EntityManager } from '@mikro-orm/sql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,10 +15,10 @@ import {
   countsByQueueAndStatus,
   DatabaseBackend,
   deleteResult,
-  finishedPerMinute,
   getResultDetail,
   InvalidResultQuery,
   listResults,
+  listScheduleResults,
   listWorkers,
   retryResult,
   TASK_RESULT_TABLE,
@@ -209,30 +211,45 @@ export function taskAdminSuite(dialect: TestDialect): void {
       expect(base).toBeGreaterThan(0);
     });
 
-    it('counts finished results per minute, one entry per minute', async () => {
-      const { ok1, failed } = await fixture();
-      const now = Date.now();
-      const minuteAgo = Math.floor(now / 60_000) * 60_000 - 60_000;
-      await sql(`update ${TASK_RESULT_TABLE} set finished_at = ? where id = ?`, [
-        at(minuteAgo + 1234),
-        ok1.id,
+    it('filters by unique key, exactly or by prefix (LIKE wildcards taken literally)', async () => {
+      const nightly = await adds
+        .using({ uniqueKey: 'schedule:nightly:2026-01-01T00:00:00.000Z' })
+        .enqueue(1, 1);
+      const pct = await adds.using({ uniqueKey: 'schedule:50%_off:x' }).enqueue(2, 2);
+      const plain = await adds.enqueue(3, 3);
+      await adds.using({ uniqueKey: 'schedule:500-off:x' }).enqueue(4, 4);
+      expect(await ids({ uniqueKey: 'schedule:nightly:2026-01-01T00:00:00.000Z' })).toEqual([
+        nightly.id,
       ]);
-      await sql(`update ${TASK_RESULT_TABLE} set finished_at = ? where id = ?`, [
-        at(now - 7_200_000),
-        failed.id,
-      ]);
-      const series = await finishedPerMinute(backend, 60, new Date(now));
-      expect(series).toHaveLength(60);
-      expect(series.at(-1)!.minute.getTime()).toBe(minuteAgo + 60_000);
-      expect(series.at(-2)).toEqual({
-        minute: new Date(minuteAgo),
-        successful: 1,
-        failed: 0,
-        cancelled: 0,
+      expect(await ids({ uniqueKeyPrefix: 'schedule:nightly:' })).toEqual([nightly.id]);
+      expect(await ids({ uniqueKeyPrefix: 'schedule:50%_' })).toEqual([pct.id]);
+      expect(await ids({ uniqueKey: 'nope' })).toEqual([]);
+      expect(await ids({ uniqueKeyPrefix: 'SCHEDULE:' })).toEqual([]); // case counts
+      // A schedule's ticks, newest tick first (keys end with the ISO tick), whatever the enqueue order.
+      const ticks = ['2026-01-03', '2026-01-01', '2026-01-02'].map((day) =>
+        adds.using({ uniqueKey: `schedule:daily:${day}T00:00:00.000Z` }).enqueue(0, 0),
+      );
+      const [t3, t1, t2] = await Promise.all(ticks);
+      await adds.using({ uniqueKey: 'schedule:dailyish:2026-01-09T00:00:00.000Z' }).enqueue(0, 0);
+      const recent = await listScheduleResults(backend, { name: 'daily', task: 'admin.adds' }, 2);
+      expect(recent.map((r) => r.id)).toEqual([t3!.id, t2!.id]);
+      expect(
+        (await listScheduleResults(backend, { name: 'daily', task: 'admin.adds' })).map(
+          (r) => r.id,
+        ),
+      ).toEqual([t3!.id, t2!.id, t1!.id]);
+      expect(await listScheduleResults(backend, { name: 'daily', task: 'other.task' })).toEqual([]);
+      const page = await listResults(backend, { taskName: 'admin.adds' });
+      const byId = new Map(page.results.map((r) => [r.id, r.uniqueKey]));
+      expect(byId.get(pct.id)).toBe('schedule:50%_off:x');
+      expect(byId.get(plain.id)).toBeNull();
+      expect((await getResultDetail(backend, nightly.id)).uniqueKey).toBe(
+        'schedule:nightly:2026-01-01T00:00:00.000Z',
+      );
+      await expect(listResults(backend, { uniqueKey: '' })).rejects.toMatchObject({
+        name: 'InvalidResultQuery',
+        option: 'uniqueKey',
       });
-      // ok2 finished just now; the FAILED one two hours ago is outside the window.
-      expect(series.reduce((n, m) => n + m.successful + m.failed + m.cancelled, 0)).toBe(2);
-      await expect(finishedPerMinute(backend, 0)).rejects.toBeInstanceOf(InvalidResultQuery);
     });
 
     it('retries a FAILED result as a new attempt of the same row, keeping its history', async () => {

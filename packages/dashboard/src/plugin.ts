@@ -1,30 +1,18 @@
 /**
  * The dashboard as a fastify plugin: register it under a prefix with the app's `authorize`
- * hook. Pages are rendered on the server by nunjucks (autoescaping on), need no script and no
- * inline style, and are sent with a strict Content-Security-Policy.
+ * hook. Pages are rendered on the server by nunjucks (autoescaping on), work without script,
+ * use no inline script or style, and are sent with a strict Content-Security-Policy; one small
+ * script file served by the plugin refreshes the task list in place.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import nunjucks from 'nunjucks';
-import { TaskAlreadyFinished, TaskException, TaskResultDoesNotExist } from '@djtasks/tasks';
-import {
-  cancelResult,
-  countsByQueueAndStatus,
-  DatabaseBackend,
-  deleteResult,
-  finishedPerMinute,
-  getResultDetail,
-  InvalidResultQuery,
-  listResults,
-  listWorkers,
-  retryResult,
-  TaskNotRetryable,
-  TaskStillRunning,
-} from '@djtasks/backend-db';
-import { finishedChart } from './chart.ts';
-import { csrfToken, csrfValid } from './csrf.ts';
+import { TaskException } from '@djtasks/tasks';
+import { DatabaseBackend } from '@djtasks/backend-db';
+import { registerActions } from './actions.ts';
+import { csrfToken } from './csrf.ts';
+import { environment } from './environment.ts';
+import { registerPages } from './pages.ts';
 
 /** Options of {@link djtasksDashboard}. */
 export interface DashboardOptions {
@@ -37,6 +25,16 @@ export interface DashboardOptions {
   authorize: (request: FastifyRequest) => boolean | Promise<boolean>;
   /** Results per page of the task list. @defaultValue 50 */
   pageSize?: number;
+  /** How often the task list refreshes itself in the browser, in milliseconds (0: never). @defaultValue 3000 */
+  liveIntervalMs?: number;
+  /**
+   * How long the overview keeps the last day's figures, in milliseconds (0: read at every
+   * view). A day can hold 100,000s of results, about a second to read on a big table.
+   * @defaultValue 60000
+   */
+  statsCacheMs?: number;
+  /** A link back to the app, shown at the right of the dashboard's header, e.g. `{ href: '/', label: 'Back to the app' }`. */
+  siteLink?: { href: string; label: string };
 }
 
 /** The dashboard was registered without what it needs (an `authorize` hook, a backend). */
@@ -51,48 +49,43 @@ export class DashboardConfigurationError extends TaskException {
   }
 }
 
-const STATUSES = ['READY', 'RUNNING', 'SUCCESSFUL', 'FAILED', 'CANCELLED'] as const;
+/** What the page and action routes share. */
+export interface DashboardContext {
+  backend: DatabaseBackend;
+  /** The plugin's prefix ('' at the root). */
+  base: string;
+  pageSize: number;
+  liveIntervalMs: number;
+  statsCacheMs: number;
+  /** Render a template (with `base`, the CSRF token and the statuses) as the reply. */
+  render: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    context: object,
+  ) => FastifyReply;
+  /** Render the error page with a status code. */
+  fail: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    code: number,
+    title: string,
+    message: string,
+  ) => FastifyReply;
+}
 
-/** No script at all, styles only from the plugin's own stylesheet. */
+export const STATUSES = ['READY', 'RUNNING', 'SUCCESSFUL', 'FAILED', 'CANCELLED'] as const;
+
+/**
+ * Scripts and styles only from the plugin's own files (the list's refresh script fetches from
+ * the same origin); no inline script or style anywhere.
+ */
 const CSP =
-  "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
-  "frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const templates = new URL('../templates/', import.meta.url);
 const stylesheet = readFileSync(new URL('../static/dashboard.css', import.meta.url));
-
-function environment(): nunjucks.Environment {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(fileURLToPath(templates)), {
-    autoescape: true,
-  });
-  env.addFilter('iso', (date: Date | null) =>
-    date ? date.toISOString().replace(/\.\d+Z$/, 'Z') : '—',
-  );
-  env.addFilter('json', (value: unknown) => JSON.stringify(value, null, 2));
-  env.addFilter('age', (date: Date | null) => (date ? age(Date.now() - date.getTime()) : '—'));
-  return env;
-}
-
-function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
-
-/** A query string value as a list (`?status=FAILED&status=READY` or `?status=FAILED,READY`). */
-function values(value: unknown): string[] {
-  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return list
-    .flatMap((v) => String(v).split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-}
-
-const one = (value: unknown): string | undefined => {
-  const v = values(value)[0];
-  return v === undefined ? undefined : v;
-};
+const script = readFileSync(new URL('../static/live.js', import.meta.url));
 
 /**
  * The djtasks dashboard. Register it with a prefix:
@@ -114,8 +107,33 @@ export async function djtasksDashboard(
       '@djtasks/dashboard needs the DatabaseBackend whose tasks it shows as its backend option.',
     );
   }
+  const liveIntervalMs = options.liveIntervalMs ?? 3000;
+  if (!Number.isInteger(liveIntervalMs) || liveIntervalMs < 0) {
+    throw new DashboardConfigurationError(
+      'liveIntervalMs',
+      `@djtasks/dashboard: liveIntervalMs must be a whole number of milliseconds, 0 or more (got ${String(liveIntervalMs)}).`,
+    );
+  }
+  const statsCacheMs = options.statsCacheMs ?? 60_000;
+  if (!Number.isInteger(statsCacheMs) || statsCacheMs < 0) {
+    throw new DashboardConfigurationError(
+      'statsCacheMs',
+      `@djtasks/dashboard: statsCacheMs must be a whole number of milliseconds, 0 or more (got ${String(statsCacheMs)}).`,
+    );
+  }
+  const siteLink = options.siteLink;
+  if (
+    siteLink !== undefined &&
+    (typeof siteLink?.href !== 'string' ||
+      typeof siteLink.label !== 'string' ||
+      !/^(\/(?!\/)|https?:\/\/)/.test(siteLink.href))
+  ) {
+    throw new DashboardConfigurationError(
+      'siteLink',
+      `@djtasks/dashboard: siteLink must be { href, label } with href a path ('/...') or an http(s) URL (got ${JSON.stringify(siteLink)}).`,
+    );
+  }
   const { backend, authorize } = options;
-  const pageSize = options.pageSize ?? 50;
   const base = app.prefix;
   const env = environment();
 
@@ -131,182 +149,34 @@ export async function djtasksDashboard(
     reply.header('cache-control', 'no-store');
   });
 
-  const render = (request: FastifyRequest, reply: FastifyReply, name: string, context: object) => {
-    const html = env.render(name, {
-      ...context,
-      base,
-      csrf: csrfToken(request, reply, base || '/'),
-      statuses: STATUSES,
-    });
-    return reply.type('text/html; charset=utf-8').send(html);
+  const context: DashboardContext = {
+    backend,
+    base,
+    pageSize: options.pageSize ?? 50,
+    liveIntervalMs,
+    statsCacheMs,
+    render: (request, reply, name, values) => {
+      const html = env.render(name, {
+        ...values,
+        base,
+        csrf: csrfToken(request, reply, base || '/'),
+        statuses: STATUSES,
+        liveIntervalMs,
+        siteLink,
+      });
+      return reply.type('text/html; charset=utf-8').send(html);
+    },
+    fail: (request, reply, code, title, message) =>
+      context.render(request, reply.code(code), 'error.njk', { title, message }),
   };
-
-  const fail = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    code: number,
-    title: string,
-    message: string,
-  ) => render(request, reply.code(code), 'error.njk', { title, message });
 
   app.get('/static/dashboard.css', (_request, reply) =>
     reply.type('text/css; charset=utf-8').send(stylesheet),
   );
+  app.get('/static/live.js', (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(script),
+  );
 
-  app.get('/', async (request, reply) => {
-    const [counts, workers, series] = await Promise.all([
-      countsByQueueAndStatus(backend),
-      listWorkers(backend),
-      finishedPerMinute(backend, 60),
-    ]);
-    const queues = new Map<
-      string,
-      { name: string; counts: Record<string, number>; oldest: Date | null }
-    >();
-    for (const c of counts) {
-      const q = queues.get(c.queue) ?? { name: c.queue, counts: {}, oldest: null };
-      q.counts[c.status] = c.count;
-      if (c.oldestDueAt) q.oldest = c.oldestDueAt;
-      queues.set(c.queue, q);
-    }
-    return render(request, reply, 'overview.njk', {
-      title: 'Tasks',
-      queues: [...queues.values()],
-      workers,
-      chart: finishedChart(series),
-    });
-  });
-
-  app.get('/tasks', async (request, reply) => {
-    const q = request.query as Record<string, unknown>;
-    const filters = {
-      status: values(q['status']).map((s) => s.toUpperCase()),
-      queue: values(q['queue']),
-      taskName: values(q['task']),
-      workerId: one(q['worker']),
-      errorText: one(q['error']),
-    };
-    let page;
-    try {
-      page = await listResults(backend, {
-        ...filters,
-        status: filters.status as (typeof STATUSES)[number][],
-        limit: pageSize,
-        after: one(q['after']),
-      });
-    } catch (error) {
-      if (error instanceof InvalidResultQuery)
-        return fail(request, reply, 400, 'Invalid filter', error.message);
-      throw error;
-    }
-    const params = new URLSearchParams();
-    for (const s of filters.status) params.append('status', s);
-    for (const v of filters.queue) params.append('queue', v);
-    for (const v of filters.taskName) params.append('task', v);
-    if (filters.workerId) params.set('worker', filters.workerId);
-    if (filters.errorText) params.set('error', filters.errorText);
-    const here = `${base}/tasks${params.size ? `?${params.toString()}` : ''}`;
-    if (page.next) params.set('after', page.next);
-    return render(request, reply, 'list.njk', {
-      title: 'Task results',
-      filters,
-      results: page.results,
-      here,
-      nextUrl: page.next ? `${base}/tasks?${params.toString()}` : null,
-    });
-  });
-
-  app.get('/tasks/:id', async (request, reply) => {
-    const { id } = request.params as { id: string };
-    try {
-      const detail = await getResultDetail(backend, id);
-      return render(request, reply, 'task.njk', { title: `Task ${detail.taskName}`, task: detail });
-    } catch (error) {
-      if (error instanceof TaskResultDoesNotExist)
-        return fail(request, reply, 404, 'No such task result', `No task result '${id}'.`);
-      throw error;
-    }
-  });
-
-  const actions = {
-    retry: retryResult,
-    cancel: cancelResult,
-    delete: deleteResult,
-  } as const;
-
-  // Bulk retry or cancel of the rows checked in the list: each id is tried, refusals are listed.
-  app.post('/tasks/bulk', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    if (!csrfValid(request, body['_csrf'])) {
-      return fail(
-        request,
-        reply,
-        403,
-        'Refused',
-        'The form is missing its CSRF token or it does not match: reload the page and try again.',
-      );
-    }
-    const action = body['action'];
-    if (action !== 'retry' && action !== 'cancel')
-      return fail(request, reply, 400, 'Unknown action', 'Choose Retry or Cancel.');
-    const ids = [...new Set(values(body['id']))];
-    if (ids.length === 0)
-      return fail(request, reply, 400, 'Nothing selected', 'Select at least one task first.');
-    if (ids.length > 1000)
-      return fail(request, reply, 400, 'Too many', 'Select at most 1000 tasks at once.');
-    const done: string[] = [];
-    const refused: { id: string; message: string }[] = [];
-    for (const id of ids) {
-      try {
-        await actions[action](backend, id);
-        done.push(id);
-      } catch (error) {
-        if (!(error instanceof TaskException)) throw error;
-        refused.push({ id, message: error.message });
-      }
-    }
-    const next = typeof body['next'] === 'string' ? body['next'] : '';
-    return render(request, reply, 'bulk.njk', {
-      title: action === 'retry' ? 'Retried' : 'Cancelled',
-      action,
-      done,
-      refused,
-      back: next.startsWith(`${base}/`) && !next.startsWith('//') ? next : `${base}/tasks`,
-    });
-  });
-
-  app.post('/tasks/:id/:action', async (request, reply) => {
-    const { id, action } = request.params as { id: string; action: string };
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    if (!csrfValid(request, body['_csrf'])) {
-      return fail(
-        request,
-        reply,
-        403,
-        'Refused',
-        'The form is missing its CSRF token or it does not match: reload the page and try again.',
-      );
-    }
-    const run = actions[action as keyof typeof actions];
-    if (!run) return reply.callNotFound();
-    try {
-      await run(backend, id);
-    } catch (error) {
-      if (error instanceof TaskResultDoesNotExist)
-        return fail(request, reply, 404, 'No such task result', `No task result '${id}'.`);
-      if (
-        error instanceof TaskNotRetryable ||
-        error instanceof TaskStillRunning ||
-        error instanceof TaskAlreadyFinished
-      )
-        return fail(request, reply, 409, `Cannot ${action}`, error.message);
-      throw error;
-    }
-    // Back where the form was, if that is a dashboard page (never an outside URL).
-    const next = typeof body['next'] === 'string' ? body['next'] : '';
-    const safe = next.startsWith(`${base}/`) && !next.startsWith('//') ? next : null;
-    const fallback =
-      action === 'delete' ? `${base}/tasks` : `${base}/tasks/${encodeURIComponent(id)}`;
-    return reply.redirect(safe ?? fallback, 303);
-  });
+  registerPages(app, context);
+  registerActions(app, context);
 }

@@ -1,8 +1,12 @@
+// One Chromium and one app for every browser test, which follow each other's rows (hence past
+// 300 lines).
 /**
  * The dashboard in a real browser (playwright-core driving Debian's Chromium, or CHROMIUM_PATH):
  * a staff user finds a failed task by filter, reads its traceback, retries it and sees it
  * succeed, cancels a running one; a non-staff user gets 404 everywhere; the pages raise no
- * Content-Security-Policy violation. Screenshots go to test-artifacts/ at desktop and phone widths.
+ * Content-Security-Policy violation; the list updates itself while a task runs and finishes,
+ * keeping the rows checked. Screenshots of the overview, the list, a task page and the
+ * schedules page go to test-artifacts/ at desktop and phone widths.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +16,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureTasks, task, taskBackends } from '@djtasks/tasks';
-import { DatabaseBackend, migrate, openDatabase } from '@djtasks/backend-db';
+import { tickKey } from '@djtasks/tasks/backend';
+import {
+  DatabaseBackend,
+  migrate,
+  openDatabase,
+  SCHEDULE_TABLE,
+  TASK_RESULT_TABLE,
+} from '@djtasks/backend-db';
 import { Worker } from '@djtasks/backend-db/worker';
 import { djtasksDashboard } from '../src/index.ts';
 
@@ -23,6 +34,14 @@ let mailboxFull = true;
 const sendWelcome = task({ name: 'dash.sendWelcome', queueName: 'mail' }, (to: string) => {
   if (mailboxFull) throw new Error(`mailbox of ${to} is full`);
   return `sent to ${to}`;
+});
+let openGate: () => void = () => {};
+const gate = new Promise<void>((resolve) => {
+  openGate = resolve;
+});
+const waitsForGate = task({ name: 'dash.waitsForGate' }, async (label: string) => {
+  await gate;
+  return `${label} done`;
 });
 const renderReport = task({ name: 'dash.renderReport', takesContext: true }, async (context) => {
   await new Promise((_resolve, reject) => {
@@ -58,6 +77,9 @@ describe('@djtasks/dashboard in Chromium', () => {
       backends: {
         default: { backend: DatabaseBackend, queues: ['default', 'mail'], options: { database } },
       },
+      schedules: {
+        nightly: { task: 'dash.add', cron: '30 2 * * *', timezone: 'Europe/Paris', args: [2, 3] },
+      },
     });
     backend = taskBackends.get('default') as DatabaseBackend;
     app = Fastify();
@@ -66,6 +88,8 @@ describe('@djtasks/dashboard in Chromium', () => {
       prefix: PREFIX,
       backend,
       authorize: (request) => /(?:^|;\s*)staff=yes(?:;|$)/.test(request.headers.cookie ?? ''),
+      liveIntervalMs: 300,
+      statsCacheMs: 0, // the screenshots show the history seeded just before
     });
     origin = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: chromiumPath() });
@@ -93,7 +117,15 @@ describe('@djtasks/dashboard in Chromium', () => {
   it('gives a non-staff user 404 for every dashboard page', async () => {
     const failed = await sendWelcome.enqueue('zoe@example.com');
     const page = await newPage(false);
-    for (const path of ['/', '/tasks', `/tasks/${failed.id}`, '/static/dashboard.css']) {
+    for (const path of [
+      '/',
+      '/tasks',
+      `/tasks/${failed.id}`,
+      '/tasks/rows',
+      '/schedules',
+      '/static/dashboard.css',
+      '/static/live.js',
+    ]) {
       const response = await page.goto(`${origin}${PREFIX}${path}`);
       expect(response?.status(), path).toBe(404);
     }
@@ -185,27 +217,160 @@ describe('@djtasks/dashboard in Chromium', () => {
     await page.context().close();
   });
 
-  it('fits a phone screen, and no page broke the Content-Security-Policy', async () => {
-    const page = await newPage(true, 390);
-    await page.goto(`${origin}${PREFIX}/`);
-    await page.screenshot({ path: join(ARTIFACTS, 'overview-phone.png'), fullPage: true });
-    await page.goto(`${origin}${PREFIX}/tasks`);
-    await page.screenshot({ path: join(ARTIFACTS, 'list-phone.png'), fullPage: true });
-    await page.locator('table.results tbody tr a').first().click();
-    await page.waitForURL(/\/tasks\/[0-9a-zA-Z]+$/);
-    await page.screenshot({ path: join(ARTIFACTS, 'task-phone.png'), fullPage: true });
-    // A string expression: the test's TypeScript has no DOM types.
-    const overflow = await page.evaluate<number>(
-      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+  it('updates the list and the task page live: a task starts and finishes without a reload, checked rows stay checked', async () => {
+    const other = await adds(40);
+    const page = await newPage(true);
+    await page.goto(`${origin}${PREFIX}/tasks?task=dash.waitsForGate,dash.add`);
+    await page.getByLabel(`Select ${other.id}`).check();
+    // Marks this document: a reload or navigation would lose it.
+    await page.evaluate('window.notReloaded = true');
+    const slow = await waitsForGate.enqueue('report');
+    const row = page.locator(`tr[data-id="${slow.id}"]`);
+    await expect.poll(() => row.count(), { timeout: 30_000, interval: 100 }).toBe(1);
+    expect(await row.locator('.status').textContent()).toBe('READY');
+    const taskPage = await newPage(true);
+    await taskPage.goto(`${origin}${PREFIX}/tasks/${slow.id}`);
+    await taskPage.evaluate('window.notReloaded = true');
+    const worker = new Worker({ backend, queues: '*', startupDelay: false, pollIntervalMs: 100 });
+    const done = worker.run();
+    await expect
+      .poll(() => row.locator('.status').textContent(), { timeout: 30_000, interval: 100 })
+      .toBe('RUNNING');
+    await page.screenshot({
+      path: join(ARTIFACTS, 'list-live-running-desktop.png'),
+      fullPage: true,
+    });
+    openGate();
+    await expect
+      .poll(() => row.locator('.status').textContent(), { timeout: 30_000, interval: 100 })
+      .toBe('SUCCESSFUL');
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    // The task page followed too: its status and return value, without a reload.
+    await expect
+      .poll(() => taskPage.locator('.facts .status').textContent(), {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toBe('SUCCESSFUL');
+    expect(await taskPage.locator('pre.code').last().textContent()).toContain('report done');
+    expect(await taskPage.evaluate('window.notReloaded')).toBe(true);
+    await taskPage.context().close();
+    expect(await page.getByLabel(`Select ${other.id}`).isChecked()).toBe(true);
+    expect(await page.locator('[data-live-status]').textContent()).toMatch(/^Live · updated /);
+    await worker.stop();
+    await done;
+    await page.context().close();
+  });
+
+  it('shows the schedules page with a schedule, its last and next run and recent tasks', async () => {
+    const schedule = backend.schedules[0]!;
+    const ticks = [new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 86_400_000)];
+    const ids: string[] = [];
+    for (const tick of ticks) {
+      tick.setUTCHours(1, 30, 0, 0);
+      ids.push((await addsTask.using({ uniqueKey: tickKey(schedule, tick) }).enqueue(2, 3)).id);
+    }
+    await new Worker({ backend, queues: '*', batch: true, startupDelay: false }).run();
+    // As the worker that fired the last tick records it (the live test's worker saw the schedule first).
+    const em = await backend.entityManager();
+    await em.execute(
+      `insert into ${SCHEDULE_TABLE} (backend_name, name, last_tick_at, last_task_id) values (?, ?, ?, ?) ` +
+        `on conflict (backend_name, name) do update set last_tick_at = excluded.last_tick_at, last_task_id = excluded.last_task_id`,
+      ['default', schedule.name, ticks[1]!.getTime(), ids[1]],
     );
-    expect(overflow).toBeLessThanOrEqual(0);
+    const page = await newPage(true);
+    await page.goto(`${origin}${PREFIX}/schedules`);
+    expect(await page.locator('h2').first().textContent()).toBe('nightly');
+    expect(await page.locator('.schedule tbody tr').count()).toBe(2);
+    await page.screenshot({ path: join(ARTIFACTS, 'schedules-desktop.png'), fullPage: true });
+    await page.getByRole('link', { name: 'All its tasks →' }).click();
+    await page.waitForURL(/key=schedule/);
+    expect(await page.locator('table.results tbody tr').count()).toBe(2);
+    await page.context().close();
+  });
+
+  it('fits a phone screen, and no page broke the Content-Security-Policy', async () => {
+    await seedHistory(backend);
+    const desktop = await newPage(true);
+    await desktop.goto(`${origin}${PREFIX}/`);
+    await desktop.screenshot({
+      path: join(ARTIFACTS, 'overview-history-desktop.png'),
+      fullPage: true,
+    });
+    await desktop.context().close();
+    const long = await longName.enqueue();
+    const page = await newPage(true, 390);
+    // A string expression: the test's TypeScript has no DOM types.
+    const overflow = () =>
+      page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+    const overflows: Record<string, number> = {};
+    for (const [name, path] of [
+      ['overview', '/'],
+      ['list', '/tasks'],
+      ['task', `/tasks/${long.id}`],
+      ['schedules', '/schedules'],
+    ] as const) {
+      await page.goto(`${origin}${PREFIX}${path}`);
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-phone-first-screen.png`) });
+      overflows[name] = await overflow();
+    }
+    // Nothing wider than the screen (wide tables scroll inside their cards), long task names too.
+    expect(overflows).toEqual({ overview: 0, list: 0, task: 0, schedules: 0 });
     await page.context().close();
     expect(cspViolations).toEqual([]);
   });
 });
 
 const addsTask = task({ name: 'dash.add' }, (a: number, b: number) => a + b);
+const longName = task(
+  { name: 'dash.notifications.sendWelcomeEmailToEveryNewSubscriberOfTheNewsletter' },
+  () => 'sent',
+);
 /** Enqueue an addition (READY rows for the overview). */
 function adds(n: number) {
   return addsTask.enqueue(n, n);
+}
+
+/**
+ * A day of history for the overview's screenshot: finished rows spread over the last 24 hours
+ * (one in 9 failed, one in 40 cancelled, run times up to 4 s, waits up to 2 s) on two queues,
+ * written straight to the table because a test cannot wait a day for real runs.
+ */
+async function seedHistory(backend: DatabaseBackend): Promise<void> {
+  const em = await backend.entityManager();
+  const now = Date.now();
+  for (let i = 0; i < 600; i++) {
+    const enqueued = now - 86_400_000 + Math.floor((i / 600) * 86_300_000) + (i % 7) * 1000;
+    const started = enqueued + ((i * 37) % 2000);
+    const finished = started + ((i * 101) % 4000) + 20;
+    const status = i % 40 === 0 ? 'CANCELLED' : i % 9 === 0 ? 'FAILED' : 'SUCCESSFUL';
+    await em.execute(
+      `insert into ${TASK_RESULT_TABLE} (id, status, task_name, queue_name, backend_name, priority, args, ` +
+        `available_at, enqueued_at, started_at, last_attempted_at, finished_at, attempts, worker_ids, errors) ` +
+        `values (?, ?, ?, ?, 'default', 0, '[]', ?, ?, ?, ?, ?, 1, '["history"]', ?)`,
+      [
+        `history-${String(i).padStart(4, '0')}`,
+        status,
+        i % 3 === 0 ? 'dash.sendWelcome' : 'dash.add',
+        i % 3 === 0 ? 'mail' : 'default',
+        enqueued,
+        enqueued,
+        started,
+        started,
+        finished,
+        status === 'FAILED'
+          ? JSON.stringify([
+              {
+                exceptionClassPath: 'Error',
+                message: 'mailbox full',
+                traceback: 'Error: mailbox full',
+              },
+            ])
+          : '[]',
+      ],
+    );
+  }
 }

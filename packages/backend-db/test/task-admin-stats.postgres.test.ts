@@ -1,0 +1,3 @@
+import { taskAdminStatsSuite } from './task-admin-stats-suite.ts';
+
+taskAdminStatsSuite('postgresql');
