@@ -222,6 +222,9 @@ it('lets staff find a failed task by filter, read its traceback, retry it and se
   await logInAs(page, STAFF);
   await page.getByRole('link', { name: 'Tasks', exact: true }).click();
   await page.waitForURL(`${app.url}/admin/tasks/`);
+  // And back: the dashboard's header links to the app.
+  await page.getByRole('link', { name: 'Back to the demo' }).click();
+  await page.waitForURL(`${app.url}/reports`);
   // Rows of a task (an empty list may have a row saying so).
   const rows = page
     .locator('table.results tbody tr')

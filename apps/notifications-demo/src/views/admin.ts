@@ -38,6 +38,8 @@ export async function adminViews(app: FastifyInstance, telemetry: Telemetry): Pr
       prefix: TASK_DASHBOARD_PREFIX,
       backend: taskBackends.get('default') as DatabaseBackend,
       authorize: isStaff,
+      // The dashboard's own header, with a way back to the app's pages.
+      siteLink: { href: '/reports', label: 'Back to the demo' },
     });
   } else {
     // The dashboard reads the database backend's task table; the immediate and thread pool
