@@ -184,9 +184,15 @@ describe('/admin/tasks', () => {
       '/admin/tasks/',
       '/admin/tasks/tasks?status=READY',
       `/admin/tasks/tasks/${taskId}`,
+      '/admin/tasks/schedules',
     ]) {
       const page = await staff.get(path, { accept: 'text/html' });
       expect(page.status, path).toBe(200);
+      // The demo's daily digest schedule is known to the web process (its tasks are imported).
+      if (path.endsWith('/schedules')) {
+        expect(page.text).toContain('notifications.sendDailyDigest');
+        expect(page.text).not.toContain('Not fired by');
+      }
       // One policy, the dashboard's stricter one (default-src 'none'), not the app's too.
       const policy = page.headers.get('content-security-policy') ?? '';
       expect(policy, path).toMatch(/^default-src 'none';/);
