@@ -4,6 +4,7 @@
  * the console and to `.eml` files. `--walkthrough` drives the two flows over HTTP and exits.
  *
  *   node scripts/demo.ts [--walkthrough] [--port 8000] [--backend database|threadpool|immediate] [--reset]
+ *   node scripts/demo.ts --createsuperuser   make a staff account in the demo's database, then exit
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     backend: { type: 'string', default: DEFAULT_BACKEND },
     reset: { type: 'boolean', default: false },
+    createsuperuser: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -32,7 +34,8 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    'usage: ./dev demo [--walkthrough] [--port N] [--backend database|threadpool|immediate] [--reset]',
+    'usage: ./dev demo [--walkthrough] [--port N] [--backend database|threadpool|immediate] [--reset]\n' +
+      '       ./dev demo --createsuperuser   (a staff account for the task dashboard, in the demo database)',
   );
   process.exit(0);
 }
@@ -46,6 +49,21 @@ const port = values.port ?? (values.walkthrough ? '0' : '8000');
 
 if (values.reset) rmSync(DATA_DIR, { recursive: true, force: true });
 mkdirSync(DATA_DIR, { recursive: true });
+
+if (values.createsuperuser) {
+  // Django's `manage.py createsuperuser`, on the demo's database (migrated first), on this terminal.
+  const inDemo = {
+    cwd: APP_DIR,
+    env: environmentWith(demoEnvironment(backend)),
+    stdio: 'inherit',
+  } as const;
+  for (const command of ['migrate', 'createsuperuser']) {
+    const child = spawn(process.execPath, ['src/manage.ts', command], inDemo);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) process.exit(code ?? 1);
+  }
+  process.exit(0);
+}
 /** Paths relative to where the command was run, which is shorter to read. */
 const show = (path: string) => relative(process.cwd(), path) || '.';
 
@@ -162,8 +180,17 @@ console.log(`
          curl -c jar -b jar ${url}/csrf
          curl -c jar -b jar -H "X-CSRFToken: <token>" -H 'content-type: application/json' \\
               -d '{"email":"me@example.com","name":"Me","password":"long enough"}' ${url}/register
-    4. Run it again with --backend immediate or --backend threadpool: same app, one setting.
-    5. ./dev demo --walkthrough does all of the above by itself and prints where things are.
+    4. The task dashboard, for staff: ${url}/admin/tasks/ (every task, its errors and
+       tracebacks; retry, cancel, delete). Make yourself staff first, in another terminal:
+         ./dev demo --createsuperuser
+       then log in with that account (the header gets a "Tasks" link).${
+         backend === 'database'
+           ? ''
+           : `\n       (On the ${backend} backend it only says it needs --backend database.)`
+       }
+    5. Metrics in Prometheus text, from this machine: curl ${url}/metrics
+    6. Run it again with --backend immediate or --backend threadpool: same app, one setting.
+    7. ./dev demo --walkthrough does steps 1 to 3 by itself and prints where things are.
 
   Ctrl-C stops everything. Data stays in ${show(DATA_DIR)}/ (--reset starts afresh).
 `);

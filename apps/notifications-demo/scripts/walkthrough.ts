@@ -150,5 +150,9 @@ export async function walkthrough({
   }
   console.log(`\n  PDF: ${show(join(mediaRoot, 'reports', `report_${id}.pdf`))}`);
   console.log(`       (logged in, the browser gets it from ${url}${report.body.download_url})\n`);
+  console.log(
+    '  These tasks, their attempts and errors: the task dashboard at /admin/tasks/ of ./dev demo,\n' +
+      '  for staff: ./dev demo --createsuperuser makes you one, then log in with that account.\n',
+  );
   return true;
 }

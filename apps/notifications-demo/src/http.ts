@@ -44,7 +44,9 @@ export function render(
   status = 200,
 ): FastifyReply {
   const request = reply.request;
-  const user = request.user ? { name: request.user.name, email: request.user.email } : null;
+  const user = request.user
+    ? { name: request.user.name, email: request.user.email, isStaff: request.user.isStaff }
+    : null;
   return reply
     .code(status)
     .type('text/html; charset=utf-8')

@@ -8,8 +8,11 @@ import { closeOrm, getOrm } from './db.ts';
 import { settings } from './settings.ts';
 import { onShutdownSignal } from './signals.ts';
 import { tasksConfig } from './taskconfig.ts';
+import { startTelemetry } from './telemetry.ts';
 
 configureTasks(tasksConfig());
+// Before the app is built and any task enqueued: request spans, task spans, /metrics.
+const telemetry = await startTelemetry('web');
 const orm = await getOrm(settings.DATABASE);
 const pending = await orm.migrator.getPending();
 if (pending.length > 0) {
@@ -20,7 +23,11 @@ if (pending.length > 0) {
   process.exit(1);
 }
 let listening = `http://${settings.HOST}:${settings.PORT}`;
-const app = await buildApp(orm, { logger: settings.DEBUG, siteUrl: () => listening });
+const app = await buildApp(orm, {
+  logger: settings.DEBUG,
+  siteUrl: () => listening,
+  telemetry,
+});
 try {
   await app.listen({ host: settings.HOST, port: settings.PORT });
 } catch (error) {
@@ -44,5 +51,6 @@ onShutdownSignal(async (signal) => {
   await app.close();
   await taskBackends.close();
   await closeOrm();
+  await telemetry.shutdown(); // sends the spans still buffered
   process.exit(0);
 });

@@ -4,16 +4,19 @@
  *   node src/manage.ts worker [--batch] run tasks of the database backend until SIGTERM/SIGINT
  *   node src/manage.ts check            check the settings, the task backends and the database
  *   node src/manage.ts clearsessions    delete expired sessions
+ *   node src/manage.ts createsuperuser  create a staff user (task dashboard, /metrics)
  */
 import { parseArgs } from 'node:util';
 import { migrate as migrateTaskTables } from '@djtasks/backend-db';
 import { Worker } from '@djtasks/backend-db/worker';
 import { configureTasks, taskBackends } from '@djtasks/tasks';
+import { runCreateSuperuser } from './createsuperuser.ts';
 import { closeOrm, forkEm, getOrm, migrate } from './db.ts';
 import { Session } from './models/index.ts';
 import { settings } from './settings.ts';
 import { onShutdownSignal } from './signals.ts';
 import { TASK_MODULES, tasksConfig } from './taskconfig.ts';
+import { startTelemetry } from './telemetry.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -22,7 +25,10 @@ const USAGE = `usage: node src/manage.ts COMMAND
   worker [--batch] run tasks of the database backend until SIGTERM/SIGINT
                    (--batch: stop when the queue is empty)
   check            check the settings, the task backends and the database
-  clearsessions    delete expired sessions`;
+  clearsessions    delete expired sessions
+  createsuperuser [--email A] [--name N] [--noinput]
+                   create a staff user (task dashboard at /admin/tasks/, /metrics);
+                   --noinput takes SUPERUSER_PASSWORD from the environment`;
 
 async function runWorker(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -43,6 +49,8 @@ async function runWorker(args: string[]): Promise<number> {
     return 2;
   }
   configureTasks(tasksConfig());
+  // Before any task runs: a consumer span per attempt, continuing the enqueuer's trace.
+  const telemetry = await startTelemetry('worker');
   // The worker finds tasks by name in the registry: import the modules that define them.
   for (const module of TASK_MODULES) await import(module.href);
   const worker = new Worker({ concurrency: settings.WORKER_CONCURRENCY, batch: values.batch });
@@ -60,6 +68,7 @@ async function runWorker(args: string[]): Promise<number> {
     `worker ${worker.workerId} running tasks from ${settings.DATABASE.dialect} (concurrency ${settings.WORKER_CONCURRENCY}${values.batch ? ', batch' : ''})`,
   );
   const summary = await worker.run();
+  await telemetry.shutdown(); // sends the spans still buffered
   console.log(
     `worker ${summary.workerId} stopped: ${summary.claimed} claimed, ${summary.successful} successful, ${summary.failed} failed, ${summary.retried} retried`,
   );
@@ -67,7 +76,7 @@ async function runWorker(args: string[]): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  if (rest.includes('--help') && command !== 'worker') {
+  if (rest.includes('--help') && command !== 'worker' && command !== 'createsuperuser') {
     console.log(USAGE);
     return 0;
   }
@@ -100,6 +109,8 @@ async function main(): Promise<number> {
       for (const problem of problems) console.error(`problem: ${problem}`);
       return problems.length > 0 ? 1 : 0;
     }
+    case 'createsuperuser':
+      return runCreateSuperuser(rest);
     case 'clearsessions': {
       const em = await forkEm(settings.DATABASE);
       const deleted = await em.nativeDelete(Session, { expiresAt: { $lte: new Date() } });

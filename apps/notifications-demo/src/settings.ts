@@ -142,6 +142,17 @@ const environment = z.object({
   DIGEST_CRON: z.string().default('0 18 * * *'),
   /** The time zone `DIGEST_CRON` is read in (IANA name). */
   DIGEST_TIMEZONE: z.string().default('UTC'),
+  /** Serve `/metrics` (Prometheus text) from the web process, to staff and local requests. */
+  METRICS: flag(true),
+  /**
+   * OpenTelemetry's own variables. Tracing is on when `OTEL_TRACES_EXPORTER` is set (`otlp`,
+   * `console`, `zipkin`; not `none`) and `OTEL_SDK_DISABLED` is not true; the SDK then reads
+   * every other `OTEL_*` variable itself (endpoint, protocol, sampler, resource, ...).
+   */
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_SDK_DISABLED: flag(false),
+  /** @defaultValue `notifications-demo-web` / `notifications-demo-worker` */
+  OTEL_SERVICE_NAME: z.string().optional(),
 });
 
 type Parsed = z.output<typeof environment>;
@@ -157,6 +168,8 @@ export type Settings = Omit<
   ALLOWED_HOSTS: readonly string[];
   /** Whether this is a production deployment (`NODE_ENV=production`). */
   PRODUCTION: boolean;
+  /** Whether spans are recorded and exported (see `OTEL_TRACES_EXPORTER`). */
+  TRACING: boolean;
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -222,6 +235,10 @@ export function loadSettings(env: Env = process.env): Settings {
   return {
     ...rest,
     PRODUCTION: production,
+    TRACING:
+      parsed.OTEL_TRACES_EXPORTER !== undefined &&
+      parsed.OTEL_TRACES_EXPORTER !== 'none' &&
+      !parsed.OTEL_SDK_DISABLED,
     DATABASE: DATABASE_URL,
     // Development needs no setup: a fixed key that the web server and its workers share.
     SECRET_KEY: parsed.SECRET_KEY ?? 'insecure-development-key-never-use-in-production',
@@ -243,6 +260,24 @@ function loadOrExit(): Settings {
 
 /** The settings of this process. */
 export const settings: Settings = loadOrExit();
+
+/**
+ * `manage.ts createsuperuser --noinput` reads the new account from `SUPERUSER_EMAIL`,
+ * `SUPERUSER_NAME` and `SUPERUSER_PASSWORD` (Django's `DJANGO_SUPERUSER_*`), for scripts and
+ * containers. Kept out of `settings`: a password has no business in every process's settings.
+ */
+export function superuserFromEnvironment(env: Env = process.env): {
+  email?: string;
+  name?: string;
+  password?: string;
+} {
+  const pick = (key: string) => (env[key]?.trim() ? env[key] : undefined);
+  return {
+    email: pick('SUPERUSER_EMAIL'),
+    name: pick('SUPERUSER_NAME'),
+    password: pick('SUPERUSER_PASSWORD'),
+  };
+}
 
 /** This process's environment with `overrides`, for starting the server or a worker as a child process. */
 export function environmentWith(

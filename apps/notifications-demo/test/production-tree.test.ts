@@ -139,6 +139,10 @@ describe('the production tree (what the Docker image runs)', () => {
       // What production requires besides: where links in emails point, the hosts it answers for.
       SITE_URL: 'http://127.0.0.1:8000',
       ALLOWED_HOSTS: '127.0.0.1,localhost',
+      // Tracing on, to the console: the SDK and the fastify instrumentation load from the tree.
+      OTEL_TRACES_EXPORTER: 'console',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
     };
   });
 
@@ -151,7 +155,7 @@ describe('the production tree (what the Docker image runs)', () => {
   });
 
   it('holds the workspace packages as compiled JavaScript, and nothing outside itself', () => {
-    for (const name of ['tasks', 'backend-local', 'backend-db']) {
+    for (const name of ['tasks', 'backend-local', 'backend-db', 'dashboard', 'opentelemetry']) {
       const pkg = join(out, 'node_modules', '@djtasks', name);
       const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
         exports: Record<string, { default: string }>;
@@ -208,6 +212,33 @@ describe('the production tree (what the Docker image runs)', () => {
     const pdf = await client.bytes(done.body.download_url as string);
     expect(pdf.status).toBe(200);
     expect(await pdfText(pdf.data)).toContain(title);
+
+    // A staff user (createsuperuser from the tree) sees the task in the dashboard (its
+    // templates and stylesheet are in the tree); /metrics answers this machine.
+    const superuser = start(out, ['src/manage.ts', 'createsuperuser', '--noinput'], {
+      ...env,
+      SUPERUSER_EMAIL: 'ops@example.com',
+      SUPERUSER_NAME: 'Ops',
+      SUPERUSER_PASSWORD: 'production-staff-password-1',
+    });
+    const [superuserExit] = (await once(superuser.child, 'exit')) as [number | null];
+    expect(superuserExit, superuser.output()).toBe(0);
+    const staff = new Client(url);
+    await staff.get('/csrf');
+    const login = await staff.post('/login', {
+      email: 'ops@example.com',
+      password: 'production-staff-password-1',
+    });
+    expect(login.status, login.text).toBe(200);
+    const list = await staff.get('/admin/tasks/tasks?status=SUCCESSFUL', { accept: 'text/html' });
+    expect(list.status, list.text).toBe(200);
+    expect(list.text).toContain('notifications.generateReport');
+    expect((await staff.get('/admin/tasks/static/dashboard.css')).status).toBe(200);
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('djtasks_tasks_enqueued_total');
+    // The console exporter printed the worker's consumer span.
+    await printed(worker, /process notifications\.generateReport/);
     expect(web.output() + worker.output()).not.toMatch(/ERR_MODULE_NOT_FOUND|ERR_UNSUPPORTED/);
   });
 });

@@ -12,6 +12,8 @@ export const User = defineEntity({
     passwordHash: p.string().length(255),
     dateJoined: p.datetime().onCreate(() => new Date()),
     lastLogin: p.datetime().nullable(),
+    /** May use the admin pages (the task dashboard at `/admin/tasks`, `/metrics`): Django's `is_staff`. */
+    isStaff: p.boolean().default(false),
   },
 });
 export type User = InferEntity<typeof User>;

@@ -10,6 +10,9 @@ export interface Inbox {
   /** Accept messages but do not answer the DATA command until `release()`: the sender waits. */
   hold(): void;
   release(): void;
+  /** Answer every message with a permanent failure (`550 <message>`) until `accept()`. */
+  refuse(message: string): void;
+  accept(): void;
   close(): Promise<void>;
 }
 
@@ -18,12 +21,20 @@ export async function startSmtpServer(): Promise<Inbox> {
   const waiters: { match: (message: ParsedMail) => boolean; resolve: (m: ParsedMail) => void }[] =
     [];
   let gate: { promise: Promise<void>; open: () => void } | null = null;
+  let refusal: string | null = null;
 
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, _session, callback) {
+      if (refusal !== null) {
+        stream.resume();
+        stream.on('end', () =>
+          callback(Object.assign(new Error(refusal ?? ''), { responseCode: 550 })),
+        );
+        return;
+      }
       simpleParser(stream)
         .then(async (message) => {
           if (gate) await gate.promise;
@@ -59,6 +70,12 @@ export async function startSmtpServer(): Promise<Inbox> {
     release() {
       gate?.open();
       gate = null;
+    },
+    refuse(message) {
+      refusal = message;
+    },
+    accept() {
+      refusal = null;
     },
     close() {
       gate?.open();
