@@ -1,4 +1,5 @@
 import { defineProject } from 'vitest/config';
+import { V8_WASM_WORKAROUND } from '../../test-support/v8-wasm-workaround.ts';
 
 export default defineProject({
   test: {
@@ -7,5 +8,7 @@ export default defineProject({
     include: ['test/**/*.test.ts'],
     // Real threads on a loaded 2-core machine: leave room, the tests themselves take ~1 s each.
     testTimeout: 30_000,
+    // A V8 crash in worker threads that exit: see test-support/v8-wasm-workaround.ts.
+    execArgv: V8_WASM_WORKAROUND,
   },
 });

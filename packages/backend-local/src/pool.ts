@@ -212,6 +212,9 @@ export class WorkerPool<J extends PoolJob> {
   }
 
   #send(thread: PoolThread<J>, message: ToThread): void {
+    // Nothing goes to a thread that is being terminated or has exited (an attempt's metadata
+    // can arrive after its thread was ended): it would never be read.
+    if (thread.stopped || !this.#threads.has(thread)) return;
     thread.worker.postMessage(message);
   }
 
